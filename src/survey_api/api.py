@@ -1,0 +1,21 @@
+"""The /api/v1 router: every domain's routes, in the order the contract lists them."""
+
+from fastapi import APIRouter
+
+from survey_api.areas.router import router as areas_router
+from survey_api.invitations.router import router as invitations_router
+from survey_api.organisations.router import router as organisations_router
+from survey_api.questionnaires.router import router as questionnaires_router
+from survey_api.responses.router import router as responses_router
+from survey_api.rounds.router import router as rounds_router
+
+api_router = APIRouter(prefix="/api/v1")
+for router in (
+    organisations_router,
+    areas_router,
+    questionnaires_router,
+    rounds_router,
+    invitations_router,
+    responses_router,
+):
+    api_router.include_router(router)

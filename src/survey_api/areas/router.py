@@ -1,0 +1,98 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path
+
+from survey_api.areas import service
+from survey_api.areas.schemas import AreaCreate, AreaImportResult, AreaRead, AreaUpdate
+from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
+from survey_api.exceptions import BadRequest, problem_responses
+
+router = APIRouter(prefix="/areas", tags=["areas"])
+
+AreaId = Annotated[int, Path(description="The area's id.")]
+CSV_EXAMPLE = (
+    "code,name,municipality_code,deso_code,deso_version,households,year,area_type,"
+    "police_classification\n"
+    "hjallbo,Hjällbo,1480,1480C1010,2025,2300,2025,1,sarskilt_utsatt\n"
+)
+
+
+@router.get(
+    "",
+    operation_id="list_areas",
+    response_model=list[AreaRead],
+    responses=problem_responses(401, 403),
+)
+def list_areas(principal: AnyRole, session: SessionDep) -> list[AreaRead]:
+    """List the organisation's residential areas with their classifications."""
+    return service.list_areas(session, principal.organisation_id)
+
+
+@router.post(
+    "",
+    operation_id="create_area",
+    response_model=AreaRead,
+    status_code=201,
+    responses=problem_responses(401, 403, 409, 413, 422),
+)
+def create_area(body: AreaCreate, principal: Analyst, session: SessionDep) -> AreaRead:
+    """Create a residential area (kommunkod, optional DeSO/RegSO codes with their version)."""
+    area = service.create_area(session, principal.organisation_id, body)
+    return service.read_areas(session, [area])[0]
+
+
+@router.post(
+    "/import",
+    operation_id="import_areas",
+    response_model=AreaImportResult,
+    responses=problem_responses(400, 401, 403, 413, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE}},
+        }
+    },
+)
+def import_areas(
+    principal: Analyst,
+    session: SessionDep,
+    body: Annotated[bytes, Body(media_type="text/csv")],
+) -> AreaImportResult:
+    """Create or update areas from CSV (`,` or `;`, UTF-8). Columns: code, name,
+    municipality_code, deso_code, deso_version, regso_code, regso_version, households, year,
+    area_type, police_classification. One bad row rejects the whole file; `errors` lists each
+    bad field by line number."""
+    return service.import_csv(session, principal.organisation_id, _decode(body))
+
+
+@router.get(
+    "/{area_id}",
+    operation_id="get_area",
+    response_model=AreaRead,
+    responses=problem_responses(401, 403, 404),
+)
+def get_area(area_id: AreaId, principal: AnyRole, session: SessionDep) -> AreaRead:
+    """Read one area."""
+    area = service.get_area(session, principal.organisation_id, area_id)
+    return service.read_areas(session, [area])[0]
+
+
+@router.patch(
+    "/{area_id}",
+    operation_id="update_area",
+    response_model=AreaRead,
+    responses=problem_responses(401, 403, 404, 413, 422),
+)
+def update_area(
+    area_id: AreaId, body: AreaUpdate, principal: Analyst, session: SessionDep
+) -> AreaRead:
+    """Change an area; `classifications` adds or replaces the years it lists."""
+    area = service.update_area(session, principal.organisation_id, area_id, body)
+    return service.read_areas(session, [area])[0]
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the CSV file must be UTF-8 encoded") from None

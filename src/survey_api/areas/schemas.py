@@ -1,0 +1,117 @@
+from datetime import datetime
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PoliceClassification = Literal["none", "utsatt", "risk", "sarskilt_utsatt"]
+
+MUNICIPALITY_PATTERN = r"^\d{4}$"
+DESO_PATTERN = r"^\d{4}[A-C]\d{4}$"
+REGSO_PATTERN = r"^\d{4}R\d{3}$"
+VERSION_PATTERN = r"^\d{4}$"
+
+AREA_EXAMPLE = {
+    "code": "hjallbo",
+    "name": "Hjällbo",
+    "municipality_code": "1480",
+    "deso_code": "1480C1010",
+    "deso_version": "2025",
+    "regso_code": "1480R001",
+    "regso_version": "2025",
+    "households": 2300,
+    "classifications": [{"year": 2025, "area_type": 1, "police_classification": "sarskilt_utsatt"}],
+}
+
+
+class Classification(BaseModel):
+    """An area's area type (Segregationsbarometern 1–5) and police classification in one year."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    year: int = Field(ge=1990, le=2100)
+    area_type: int | None = Field(
+        default=None,
+        ge=1,
+        le=5,
+        description="1 stora socioekonomiska utmaningar … 5 mycket goda förutsättningar.",
+    )
+    police_classification: PoliceClassification | None = None
+
+
+class _AreaCodes(BaseModel):
+    @model_validator(mode="after")
+    def codes_have_versions(self) -> Self:
+        for kind in ("deso", "regso"):
+            code = getattr(self, f"{kind}_code", None)
+            version = getattr(self, f"{kind}_version", None)
+            if code is not None and version is None:
+                raise ValueError(f"{kind}_code needs {kind}_version (the year of the code set)")
+            municipality = getattr(self, "municipality_code", None)
+            if code is not None and municipality is not None and code[:4] != municipality:
+                raise ValueError(f"{kind}_code {code} does not lie in municipality {municipality}")
+        return self
+
+
+class AreaCreate(_AreaCodes):
+    """A residential area to create."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [AREA_EXAMPLE]})
+
+    code: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Your own stable reference for the area, unique in the organisation.",
+    )
+    name: str = Field(min_length=1, max_length=200)
+    municipality_code: str = Field(pattern=MUNICIPALITY_PATTERN, description="Kommunkod, 4 digits.")
+    deso_code: str | None = Field(default=None, pattern=DESO_PATTERN, examples=["1480C1010"])
+    deso_version: str | None = Field(default=None, pattern=VERSION_PATTERN, examples=["2025"])
+    regso_code: str | None = Field(default=None, pattern=REGSO_PATTERN, examples=["1480R001"])
+    regso_version: str | None = Field(default=None, pattern=VERSION_PATTERN, examples=["2025"])
+    households: int | None = Field(default=None, ge=0, le=1_000_000)
+    classifications: list[Classification] = Field(default_factory=list, max_length=100)
+
+
+class AreaUpdate(_AreaCodes):
+    """Fields to change; omitted fields stay. `classifications` upserts the years given."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"households": 2350}]}
+    )
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    municipality_code: str | None = Field(default=None, pattern=MUNICIPALITY_PATTERN)
+    deso_code: str | None = Field(default=None, pattern=DESO_PATTERN)
+    deso_version: str | None = Field(default=None, pattern=VERSION_PATTERN)
+    regso_code: str | None = Field(default=None, pattern=REGSO_PATTERN)
+    regso_version: str | None = Field(default=None, pattern=VERSION_PATTERN)
+    households: int | None = Field(default=None, ge=0, le=1_000_000)
+    classifications: list[Classification] | None = Field(default=None, max_length=100)
+
+
+class AreaRead(BaseModel):
+    """A residential area with its classifications, newest year first."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    municipality_code: str
+    deso_code: str | None
+    deso_version: str | None
+    regso_code: str | None
+    regso_version: str | None
+    households: int | None
+    classifications: list[Classification]
+    created_at: datetime
+    updated_at: datetime
+
+
+class AreaImportResult(BaseModel):
+    """What a CSV import did."""
+
+    created: int
+    updated: int
+    areas: list[AreaRead]

@@ -1,0 +1,271 @@
+"""Residential areas (bostadsområden) and their yearly classifications."""
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey_api.areas.schemas import (
+    AreaCreate,
+    AreaImportResult,
+    AreaRead,
+    AreaUpdate,
+    Classification,
+)
+from survey_api.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
+from survey_api.models import Area, AreaClassification
+
+CSV_COLUMNS = (
+    "code",
+    "name",
+    "municipality_code",
+    "deso_code",
+    "deso_version",
+    "regso_code",
+    "regso_version",
+    "households",
+    "year",
+    "area_type",
+    "police_classification",
+)
+MAX_IMPORT_ROWS = 5000
+
+
+def get_area(session: Session, organisation_id: int, area_id: int) -> Area:
+    """Load an area of the organisation; another organisation's area is 'not found' too."""
+    area = session.get(Area, area_id)
+    if area is None or area.organisation_id != organisation_id:
+        raise NotFound(f"no area with id {area_id}")
+    return area
+
+
+def areas_by_ids(session: Session, organisation_id: int, area_ids: Iterable[int]) -> list[Area]:
+    """Load the organisation's areas with these ids, or raise NotFound naming the missing ones."""
+    wanted = sorted(set(area_ids))
+    areas = list(
+        session.scalars(
+            select(Area).where(Area.organisation_id == organisation_id, Area.id.in_(wanted))
+        )
+    )
+    missing = sorted(set(wanted) - {a.id for a in areas})
+    if missing:
+        raise NotFound(f"no areas with ids {', '.join(map(str, missing))}")
+    return sorted(areas, key=lambda a: a.id)
+
+
+def classifications_of(
+    session: Session, area_ids: Sequence[int]
+) -> dict[int, list[AreaClassification]]:
+    """Classifications per area, newest year first."""
+    result: dict[int, list[AreaClassification]] = defaultdict(list)
+    if area_ids:
+        rows = session.scalars(
+            select(AreaClassification)
+            .where(AreaClassification.area_id.in_(area_ids))
+            .order_by(AreaClassification.area_id, AreaClassification.year.desc())
+        )
+        for row in rows:
+            result[row.area_id].append(row)
+    return result
+
+
+def to_read(area: Area, classifications: Sequence[AreaClassification]) -> AreaRead:
+    """The API view of an area."""
+    return AreaRead.model_validate(
+        {
+            **{c: getattr(area, c) for c in AreaRead.model_fields if c != "classifications"},
+            "classifications": [Classification.model_validate(c) for c in classifications],
+        }
+    )
+
+
+def read_areas(session: Session, areas: Sequence[Area]) -> list[AreaRead]:
+    """API views for several areas with one classification query."""
+    by_area = classifications_of(session, [a.id for a in areas])
+    return [to_read(a, by_area.get(a.id, [])) for a in areas]
+
+
+def list_areas(session: Session, organisation_id: int) -> list[AreaRead]:
+    """All areas of the organisation, by code."""
+    areas = list(
+        session.scalars(
+            select(Area).where(Area.organisation_id == organisation_id).order_by(Area.code)
+        )
+    )
+    return read_areas(session, areas)
+
+
+def create_area(session: Session, organisation_id: int, data: AreaCreate) -> Area:
+    """Create an area; its code must be new in the organisation."""
+    existing = session.scalar(
+        select(Area.id).where(Area.organisation_id == organisation_id, Area.code == data.code)
+    )
+    if existing is not None:
+        raise Conflict(f"an area with code {data.code!r} already exists (id {existing})")
+    area = Area(organisation_id=organisation_id, **data.model_dump(exclude={"classifications"}))
+    session.add(area)
+    session.flush()
+    upsert_classifications(session, area.id, data.classifications)
+    return area
+
+
+def update_area(session: Session, organisation_id: int, area_id: int, data: AreaUpdate) -> Area:
+    """Apply the sent fields; classifications are upserted per year."""
+    area = get_area(session, organisation_id, area_id)
+    fields = data.model_dump(exclude_unset=True, exclude={"classifications"})
+    for field, value in fields.items():
+        setattr(area, field, value)
+    if fields:
+        _check_cross_field_rules(area)
+    if data.classifications is not None:
+        upsert_classifications(session, area.id, data.classifications)
+    session.flush()
+    return area
+
+
+def _check_cross_field_rules(area: Area) -> None:
+    """A partial update must still leave codes with versions, inside the municipality."""
+    try:
+        AreaCreate.model_validate(
+            {c: getattr(area, c) for c in AreaCreate.model_fields if c != "classifications"}
+        )
+    except ValidationError as exc:
+        errors = [{"loc": ["body"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        raise ValidationFailed(
+            "the update leaves the area invalid: " + "; ".join(e["msg"] for e in errors),
+            errors=errors,
+        ) from None
+
+
+def upsert_classifications(
+    session: Session, area_id: int, classifications: Sequence[Classification]
+) -> None:
+    """Insert or replace the given years' classifications of an area."""
+    years = [c.year for c in classifications]
+    if len(years) != len(set(years)):
+        raise BadRequest("classifications list a year more than once")
+    existing = {
+        c.year: c
+        for c in session.scalars(
+            select(AreaClassification).where(AreaClassification.area_id == area_id)
+        )
+    }
+    for c in classifications:
+        row = existing.get(c.year)
+        if row is None:
+            session.add(AreaClassification(area_id=area_id, **c.model_dump()))
+        else:
+            row.area_type = c.area_type
+            row.police_classification = c.police_classification
+    session.flush()
+
+
+def import_csv(session: Session, organisation_id: int, text: str) -> AreaImportResult:
+    """Create or update areas from CSV; any bad row rejects the whole file."""
+    rows = _parse_csv(text)
+    errors: list[dict[str, Any]] = []
+    parsed: list[tuple[int, AreaCreate]] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        payload = _row_payload(row)
+        try:
+            area = AreaCreate.model_validate(payload)
+        except ValidationError as exc:
+            for err in exc.errors():
+                field = [str(p) for p in err["loc"] if not isinstance(p, int)]
+                loc: list[str | int] = ["row", line, *(field[-1:] or [])]
+                errors.append({"loc": loc, "msg": err["msg"], "type": err["type"]})
+            continue
+        if area.code in seen:
+            errors.append(
+                {
+                    "loc": ["row", line, "code"],
+                    "type": "duplicate",
+                    "msg": f"code {area.code!r} is also on line {seen[area.code]}",
+                }
+            )
+            continue
+        seen[area.code] = line
+        parsed.append((line, area))
+    if errors:
+        raise ValidationFailed(
+            f"{len({e['loc'][1] for e in errors})} of {len(rows)} rows are invalid; "
+            "nothing was imported",
+            errors=errors,
+        )
+    existing = {
+        a.code: a
+        for a in session.scalars(select(Area).where(Area.organisation_id == organisation_id))
+    }
+    created = updated = 0
+    touched: list[Area] = []
+    for _line, data in parsed:
+        area = existing.get(data.code)
+        if area is None:
+            area = create_area(session, organisation_id, data)
+            created += 1
+        else:
+            for field, value in data.model_dump(exclude={"classifications", "code"}).items():
+                setattr(area, field, value)
+            upsert_classifications(session, area.id, data.classifications)
+            updated += 1
+        touched.append(area)
+    session.flush()
+    return AreaImportResult(created=created, updated=updated, areas=read_areas(session, touched))
+
+
+def _parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
+    text = text.removeprefix("\ufeff")
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    missing = [h for h in ("code", "name", "municipality_code") if h not in header]
+    if unknown or missing:
+        parts = []
+        if unknown:
+            parts.append(f"unknown columns: {', '.join(unknown)}")
+        if missing:
+            parts.append(f"missing columns: {', '.join(missing)}")
+        raise BadRequest(f"{'; '.join(parts)}. Columns are: {', '.join(CSV_COLUMNS)}")
+    rows = []
+    for row in reader:
+        if len(rows) >= MAX_IMPORT_ROWS:
+            raise BadRequest(f"at most {MAX_IMPORT_ROWS} rows per import")
+        clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        if any(clean.values()):
+            rows.append((reader.line_num, clean))
+    if not rows:
+        raise BadRequest("the CSV file has no data rows")
+    return rows
+
+
+def _row_payload(row: dict[str, str]) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        k: (v or None)
+        for k, v in row.items()
+        if k not in ("year", "area_type", "police_classification")
+    }
+    if payload.get("households") is not None:
+        payload["households"] = _maybe_int(payload["households"])
+    if row.get("year"):
+        payload["classifications"] = [
+            {
+                "year": _maybe_int(row["year"]),
+                "area_type": _maybe_int(row["area_type"]) if row.get("area_type") else None,
+                "police_classification": row.get("police_classification") or None,
+            }
+        ]
+    elif row.get("area_type") or row.get("police_classification"):
+        payload["classifications"] = [{"year": None}]
+    return payload
+
+
+def _maybe_int(value: str) -> int | str:
+    return int(value) if value.lstrip("-").isdigit() else value

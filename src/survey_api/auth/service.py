@@ -1,0 +1,78 @@
+"""API keys: generated once, shown once, stored as a SHA-256 hash."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey_api.exceptions import BadRequest, NotFound, Unauthenticated
+from survey_api.models import ROLES, ApiKey, Organisation, utcnow
+
+KEY_PREFIX = "sak_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's organisation and role."""
+
+    organisation_id: int
+    role: str
+    api_key_id: int
+
+
+def hash_key(secret: str) -> str:
+    """SHA-256 is enough here: keys carry 256 bits of randomness, so no stretching is needed."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(
+    session: Session, organisation: Organisation, *, name: str, role: str
+) -> tuple[ApiKey, str]:
+    """Create a key; the plaintext secret is returned here and never again."""
+    if role not in ROLES:
+        raise BadRequest(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey(
+        organisation_id=organisation.id,
+        name=name,
+        role=role,
+        prefix=secret[:10],
+        key_hash=hash_key(secret),
+    )
+    session.add(api_key)
+    session.flush()
+    return api_key, secret
+
+
+def list_api_keys(session: Session, organisation_id: int) -> list[ApiKey]:
+    """All keys of an organisation, revoked ones included."""
+    return list(
+        session.scalars(
+            select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(ApiKey.id)
+        )
+    )
+
+
+def revoke_api_key(session: Session, api_key_id: int) -> ApiKey:
+    """Revoke a key; it stops working on the next request."""
+    api_key = session.get(ApiKey, api_key_id)
+    if api_key is None:
+        raise NotFound(f"no API key with id {api_key_id}")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+    session.flush()
+    return api_key
+
+
+def authenticate(session: Session, secret: str) -> Principal:
+    """Resolve a bearer secret to its principal, or raise Unauthenticated."""
+    row = session.execute(
+        select(ApiKey.id, ApiKey.organisation_id, ApiKey.role).where(
+            ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        raise Unauthenticated("unknown or revoked API key")
+    return Principal(organisation_id=row.organisation_id, role=row.role, api_key_id=row.id)

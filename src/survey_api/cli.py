@@ -1,0 +1,200 @@
+"""The survey-api command: serve, migrate, demo data, organisations, API keys, the contract."""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from survey_api.config import get_settings
+from survey_api.db import make_engine, make_sessionmaker
+
+OPENAPI_PATH = Path("openapi/openapi.json")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the survey-api console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    result: int = args.handler(args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="survey-api", description=__doc__)
+    sub = p.add_subparsers(title="commands")
+
+    def cmd(name: str, help_: str, handler: object) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(handler=handler)
+        return sp
+
+    for name, help_, handler in (
+        ("serve", "Serve the API and the tenant form with uvicorn.", _serve),
+        (
+            "quickstart",
+            "Migrate, load demo data if the database is empty, then serve.",
+            _quickstart,
+        ),
+    ):
+        sp = cmd(name, help_, handler)
+        sp.add_argument("--host", default="127.0.0.1")
+        sp.add_argument("--port", type=int, default=8000)
+        sp.add_argument("--workers", type=int, default=1)
+    cmd("migrate", "Apply the database migrations (alembic upgrade head).", _migrate)
+    cmd("demo", "Load the demo organisation and data if the database is empty.", _demo)
+
+    orgs = cmd("orgs", "Manage organisations.", None)
+    orgs_sub = orgs.add_subparsers(title="actions")
+    create = orgs_sub.add_parser("create", help="Create an organisation and its first admin key.")
+    create.add_argument("name")
+    create.add_argument("--slug", required=True)
+    create.set_defaults(handler=_orgs_create)
+    orgs_sub.add_parser("list", help="List organisations.").set_defaults(handler=_orgs_list)
+
+    keys = cmd("keys", "Manage API keys.", None)
+    keys_sub = keys.add_subparsers(title="actions")
+    kc = keys_sub.add_parser("create", help="Create a key; it is printed once.")
+    kc.add_argument("org_slug")
+    kc.add_argument("--role", choices=("admin", "analyst", "integrator"), required=True)
+    kc.add_argument("--name", default="")
+    kc.set_defaults(handler=_keys_create)
+    kl = keys_sub.add_parser("list", help="List an organisation's keys (never their secrets).")
+    kl.add_argument("org_slug")
+    kl.set_defaults(handler=_keys_list)
+    kr = keys_sub.add_parser("revoke", help="Revoke a key by id.")
+    kr.add_argument("key_id", type=int)
+    kr.set_defaults(handler=_keys_revoke)
+
+    oa = cmd("openapi", "Write the OpenAPI contract (or --check it is up to date).", _openapi)
+    oa.add_argument("--output", type=Path, default=OPENAPI_PATH)
+    oa.add_argument("--check", action="store_true")
+    return p
+
+
+def _session():  # type: ignore[no-untyped-def]
+    return make_sessionmaker(make_engine(get_settings().database_url))()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from survey_api.log_redaction import uvicorn_log_config
+
+    uvicorn.run(
+        "survey_api.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=uvicorn_log_config(),
+        proxy_headers=False,
+    )
+    return 0
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from survey_api import migrate
+
+    migrate.upgrade(get_settings().database_url)
+    print("database is at the latest migration")
+    return 0
+
+
+def _demo(_args: argparse.Namespace) -> int:
+    from survey_api.demo import load_demo
+
+    with _session() as session:
+        report = load_demo(session, base_url=get_settings().public_base_url)
+        session.commit()
+    print(report)
+    return 0
+
+
+def _quickstart(args: argparse.Namespace) -> int:
+    _migrate(args)
+    _demo(args)
+    print(f"\nAPI docs: http://{args.host}:{args.port}/docs\n")
+    return _serve(args)
+
+
+def _orgs_create(args: argparse.Namespace) -> int:
+    from survey_api.auth import service as auth_service
+    from survey_api.organisations import service
+
+    with _session() as session:
+        org = service.create_organisation(session, name=args.name, slug=args.slug)
+        _key, secret = auth_service.create_api_key(session, org, name="first admin", role="admin")
+        session.commit()
+        print(f"organisation {org.slug} (id {org.id}) created")
+        print(f"admin API key (shown once, store it now): {secret}")
+    return 0
+
+
+def _orgs_list(_args: argparse.Namespace) -> int:
+    from survey_api.organisations import service
+
+    with _session() as session:
+        for org in service.list_organisations(session):
+            print(f"{org.id}\t{org.slug}\t{org.name}\tmin_cell_size={org.min_cell_size}")
+    return 0
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    from survey_api.auth import service as auth_service
+    from survey_api.organisations import service
+
+    with _session() as session:
+        org = service.get_by_slug(session, args.org_slug)
+        key, secret = auth_service.create_api_key(
+            session, org, name=args.name or args.role, role=args.role
+        )
+        session.commit()
+        print(f"key {key.id} ({key.role}) for {org.slug}; shown once, store it now:\n{secret}")
+    return 0
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    from survey_api.auth import service as auth_service
+    from survey_api.organisations import service
+
+    with _session() as session:
+        org = service.get_by_slug(session, args.org_slug)
+        for k in auth_service.list_api_keys(session, org.id):
+            state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            print(f"{k.id}\t{k.role}\t{k.prefix}…\t{k.name}\t{state}")
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    from survey_api.auth import service as auth_service
+
+    with _session() as session:
+        key = auth_service.revoke_api_key(session, args.key_id)
+        session.commit()
+        print(f"key {key.id} revoked")
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from survey_api.main import openapi_document
+
+    text = json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n"
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        if current != text:
+            print(f"{args.output} is out of date: run `survey-api openapi`", file=sys.stderr)
+            return 1
+        print(f"{args.output} is up to date")
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

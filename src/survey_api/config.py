@@ -1,0 +1,37 @@
+"""Settings, read once from the environment (and an optional .env file)."""
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field can be set as SURVEY_API_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="SURVEY_API_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./survey_api.sqlite",
+        validation_alias=AliasChoices("DATABASE_URL", "SURVEY_API_DATABASE_URL"),
+        description="SQLAlchemy URL; postgresql://user:pw@host/db for production.",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEV_SECRET),
+        description="Keys invitation-code hashes and share links; must be the same on every host.",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base of the links printed on invitation letters and share links.",
+    )
+    max_body_bytes: int = Field(default=2_000_000, description="Request bodies above this get 413.")
+    db_pool_size: int = 10
+    sql_echo: bool = False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own Settings)."""
+    return Settings()

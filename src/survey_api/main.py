@@ -1,0 +1,179 @@
+"""create_app() and its lifespan: the engine and sessionmaker are made here, never at import."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from survey_api import __version__
+from survey_api.config import DEV_SECRET, Settings, get_settings
+from survey_api.db import make_engine, make_sessionmaker
+from survey_api.exceptions import PROBLEM_JSON, PayloadTooLarge, SurveyError, ValidationFailed
+
+logger = logging.getLogger("survey_api")
+
+API_DESCRIPTION = """
+Tenant safety and well-being surveys for Swedish public housing companies.
+
+Authenticate every call with an organisation API key: `Authorization: Bearer sak_…`.
+Every resource is scoped to the key's organisation; another organisation's id answers 404,
+exactly like a missing one. Roles: `admin` (everything, including free text and settings),
+`analyst` (definitions and results), `integrator` (reading, results and bulk upload of paper
+and phone answers). Errors are `application/problem+json` (RFC 9457); validation errors list
+every invalid field in `errors`.
+"""
+
+
+def problem_response(error: SurveyError, request: Request) -> JSONResponse:
+    """Render a domain error as application/problem+json."""
+    return JSONResponse(
+        error.problem(instance=request.url.path),
+        status_code=error.status_code,
+        media_type=PROBLEM_JSON,
+    )
+
+
+def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = []
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            ctx = err.get("ctx") or {}
+            detail = f"the body is not valid JSON: {ctx.get('error', 'parse error')}"
+            problem = SurveyError(detail)
+            return problem_response(problem, request)
+        errors.append(
+            {
+                "loc": [str(p) if not isinstance(p, int) else p for p in err["loc"]],
+                "msg": err["msg"],
+                "type": err["type"],
+            }
+        )
+    fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+    return problem_response(ValidationFailed(f"invalid request: {fields}", errors=errors), request)
+
+
+class BodySizeLimit:
+    """Answer 413 before reading more than max_bytes of a request body."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes
+        too_large = PayloadTooLarge(f"the request body exceeds the limit of {limit} bytes")
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._reject(scope, receive, send, too_large)
+                return
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not response_started:
+                await self._reject(scope, receive, send, too_large)
+
+    @staticmethod
+    async def _reject(scope: Scope, receive: Receive, send: Send, error: SurveyError) -> None:
+        request = Request(scope, receive)
+        await problem_response(error, request)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; the database engine is created in the lifespan."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.secret_key.get_secret_value() == DEV_SECRET:
+            logger.warning("SURVEY_API_SECRET_KEY is not set: using the development secret")
+        engine = make_engine(
+            settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size
+        )
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="survey_api",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(SurveyError)
+    async def survey_error(request: Request, exc: SurveyError) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_problem(request, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = SurveyError(str(exc.detail))
+        error.status_code = exc.status_code
+        error.title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        error.type_slug = error.title.lower().replace(" ", "-")
+        return problem_response(error, request)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        error = SurveyError("an unexpected error occurred; it has been logged")
+        error.status_code, error.title, error.type_slug = 500, "Internal error", "internal"
+        return problem_response(error, request)
+
+    _include_routers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from survey_api.api import api_router
+
+    app.include_router(api_router)
+    try:
+        from survey_api.web.router import router as web_router
+    except ImportError:  # the tenant form arrives in its own issue
+        return
+    app.include_router(web_router, include_in_schema=False)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document exactly as committed in openapi/openapi.json."""
+    return create_app(Settings()).openapi()

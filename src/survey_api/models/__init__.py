@@ -1,0 +1,29 @@
+"""All ORM models; imports nothing from the domain packages."""
+
+from survey_api.models.area import POLICE_CLASSIFICATIONS, Area, AreaClassification
+from survey_api.models.base import Base, utcnow
+from survey_api.models.organisation import ROLES, ApiKey, Organisation
+from survey_api.models.questionnaire import Questionnaire, QuestionnaireVersion
+from survey_api.models.response import IdempotencyRecord, Invitation, Response
+from survey_api.models.survey_round import SurveyRound, SurveyRoundArea
+from survey_api.models.tally import Tally, TallyWatermark
+
+__all__ = [
+    "POLICE_CLASSIFICATIONS",
+    "ROLES",
+    "ApiKey",
+    "Area",
+    "AreaClassification",
+    "Base",
+    "IdempotencyRecord",
+    "Invitation",
+    "Organisation",
+    "Questionnaire",
+    "QuestionnaireVersion",
+    "Response",
+    "SurveyRound",
+    "SurveyRoundArea",
+    "Tally",
+    "TallyWatermark",
+    "utcnow",
+]

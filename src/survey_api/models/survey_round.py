@@ -1,0 +1,40 @@
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from survey_api.models.base import Base, utcnow
+
+
+class SurveyRound(Base):
+    """A survey round (mätomgång): one published version, one period, a set of areas."""
+
+    __tablename__ = "survey_round"
+    __table_args__ = (CheckConstraint("open_date <= close_date", name="dates_ordered"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    questionnaire_version_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_version.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    open_date: Mapped[date]
+    close_date: Mapped[date]
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyRoundArea(Base):
+    """An area taking part in a survey round."""
+
+    __tablename__ = "survey_round_area"
+
+    survey_round_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_round.id", ondelete="CASCADE"), primary_key=True
+    )
+    area_id: Mapped[int] = mapped_column(
+        ForeignKey("area.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )

@@ -1,0 +1,41 @@
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+VersionStatus = Literal["draft", "published"]
+
+
+class VersionSummary(BaseModel):
+    """A version's number and state."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(description="Use this id as `questionnaire_version_id` when creating a round.")
+    number: int
+    status: VersionStatus
+    created_at: datetime
+    published_at: datetime | None
+
+
+class QuestionnaireRead(BaseModel):
+    """A questionnaire and its versions, oldest first."""
+
+    id: int
+    key: str
+    name: dict[str, str]
+    versions: list[VersionSummary]
+
+
+class VersionRead(VersionSummary):
+    """One version with its full definition (the JSON format of the standard questionnaire)."""
+
+    questionnaire_id: int
+    definition: dict[str, Any]
+
+
+class CreatedQuestionnaire(BaseModel):
+    """The new questionnaire and its first (draft) version."""
+
+    questionnaire: QuestionnaireRead
+    version: VersionRead

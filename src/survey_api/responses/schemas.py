@@ -1,0 +1,102 @@
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["web", "paper", "phone"]
+
+_ANSWERS_EXAMPLE: dict[str, Any] = {
+    "trygg_ute_kvall": 2,
+    "trygg_bostad": 1,
+    "utsatt_brott_12m": [6],
+    "trivsel": 3,
+    "aldersgrupp": 2,
+    "kon": 1,
+}
+
+
+class ResponseSubmit(BaseModel):
+    """One tenant's answers, validated against the round's published questionnaire version."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"area_id": 1, "language": "sv", "channel": "web", "answers": _ANSWERS_EXAMPLE}
+            ]
+        },
+    )
+
+    area_id: int | None = Field(
+        default=None, description="The area answered for; implied by `invitation_code`."
+    )
+    invitation_code: str | None = Field(
+        default=None,
+        min_length=4,
+        max_length=40,
+        description="A single-use code from a letter; marked used, never stored with the answers.",
+    )
+    language: str = Field(min_length=2, max_length=8, description="The language answered in.")
+    channel: Channel = "web"
+    answers: dict[str, Any] = Field(
+        description="item key → option code (scale, single_choice), list of codes "
+        "(multi_choice), number, or text. Omit unanswered items."
+    )
+
+
+class BulkResponse(BaseModel):
+    """A paper or phone response in a bulk upload (no invitation codes)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    area_id: int
+    language: str = Field(min_length=2, max_length=8)
+    channel: Literal["paper", "phone"]
+    answers: dict[str, Any]
+
+
+class BulkUpload(BaseModel):
+    """Up to 1000 responses stored all together or not at all."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "responses": [
+                        {
+                            "area_id": 1,
+                            "language": "sv",
+                            "channel": "paper",
+                            "answers": _ANSWERS_EXAMPLE,
+                        },
+                        {
+                            "area_id": 2,
+                            "language": "ar",
+                            "channel": "phone",
+                            "answers": {"trivsel": 4},
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
+    responses: list[BulkResponse] = Field(min_length=1, max_length=1000)
+
+
+class ResponseReceipt(BaseModel):
+    """A stored response. Only the date is kept, never the time."""
+
+    id: int
+    survey_round_id: int
+    area_id: int
+    submitted_date: date
+
+
+class BulkReceipt(BaseModel):
+    """What a bulk upload stored."""
+
+    survey_round_id: int
+    accepted: int
+    response_ids: list[int]

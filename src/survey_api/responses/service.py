@@ -1,0 +1,251 @@
+"""Responses: validated against the published version, stored append-only and anonymously."""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from survey_api.exceptions import IdempotencyKeyReused, ValidationFailed
+from survey_api.invitations import service as invitations_service
+from survey_api.models import IdempotencyRecord, Response, SurveyRound
+from survey_api.questionnaires import service as questionnaires_service
+from survey_api.questionnaires.definition import QuestionnaireDefinition, validate_answers
+from survey_api.responses.schemas import (
+    BulkReceipt,
+    BulkResponse,
+    BulkUpload,
+    ResponseReceipt,
+    ResponseSubmit,
+)
+from survey_api.rounds import service as rounds_service
+
+
+def _open_round(
+    session: Session, organisation_id: int, round_id: int
+) -> tuple[SurveyRound, QuestionnaireDefinition]:
+    survey_round = rounds_service.get_round(session, organisation_id, round_id)
+    rounds_service.require_open(survey_round)
+    definition = questionnaires_service.published_definition(
+        session, survey_round.questionnaire_version_id
+    )
+    return survey_round, definition
+
+
+def answer_errors(
+    definition: QuestionnaireDefinition, language: str, answers: Any, loc: Sequence[str | int]
+) -> list[dict[str, Any]]:
+    """Every problem with one response, located under `loc`."""
+    errors: list[dict[str, Any]] = []
+    if language not in definition.languages:
+        errors.append(
+            {
+                "loc": [*loc, "language"],
+                "type": "unknown_language",
+                "msg": f"language {language!r} is not one of {', '.join(definition.languages)}",
+            }
+        )
+    for e in validate_answers(definition, answers):
+        errors.append({**e, "loc": [*loc, *e["loc"]]})
+    return errors
+
+
+def clean_answers(definition: QuestionnaireDefinition, answers: dict[str, Any]) -> dict[str, Any]:
+    """Store text answers trimmed; everything else as validated."""
+    return {k: v.strip() if isinstance(v, str) else v for k, v in answers.items()}
+
+
+def submit(
+    session: Session, organisation_id: int, round_id: int, data: ResponseSubmit, *, secret: str
+) -> ResponseReceipt:
+    """Store one response to an open round, redeeming its invitation code if one is given."""
+    survey_round, definition = _open_round(session, organisation_id, round_id)
+    errors = answer_errors(definition, data.language, data.answers, ["body"])
+    if data.area_id is None and data.invitation_code is None:
+        errors.append(
+            {
+                "loc": ["body", "area_id"],
+                "type": "missing",
+                "msg": "give area_id, or an invitation_code that implies it",
+            }
+        )
+    if errors:
+        raise _invalid(errors)
+    if data.invitation_code is not None:
+        # Redeemed in the same transaction as the insert: a rejected response keeps the code.
+        area_id = invitations_service.redeem(session, round_id, data.invitation_code, secret=secret)
+        if data.area_id is not None and data.area_id != area_id:
+            raise _invalid(
+                [
+                    {
+                        "loc": ["body", "area_id"],
+                        "type": "area_mismatch",
+                        "msg": "the invitation code belongs to another area of this round",
+                    }
+                ]
+            )
+    else:
+        assert data.area_id is not None
+        area_id = data.area_id
+        rounds_service.require_area(session, round_id, area_id)
+    return store(
+        session,
+        survey_round,
+        definition,
+        area_id=area_id,
+        language=data.language,
+        channel=data.channel,
+        answers=data.answers,
+    )
+
+
+def store(
+    session: Session,
+    survey_round: SurveyRound,
+    definition: QuestionnaireDefinition,
+    *,
+    area_id: int,
+    language: str,
+    channel: str,
+    answers: dict[str, Any],
+) -> ResponseReceipt:
+    """Insert an already validated response (also used by the tenant web form)."""
+    submitted_date = rounds_service.today()
+    response_id = session.scalar(
+        insert(Response)
+        .values(
+            survey_round_id=survey_round.id,
+            area_id=area_id,
+            language=language,
+            channel=channel,
+            submitted_date=submitted_date,
+            answers=clean_answers(definition, answers),
+        )
+        .returning(Response.id)
+    )
+    assert response_id is not None
+    return ResponseReceipt(
+        id=response_id,
+        survey_round_id=survey_round.id,
+        area_id=area_id,
+        submitted_date=submitted_date,
+    )
+
+
+def bulk_upload(
+    session: Session,
+    organisation_id: int,
+    round_id: int,
+    data: BulkUpload,
+    idempotency_key: str,
+) -> tuple[BulkReceipt, bool]:
+    """Store a whole batch or nothing; a repeated Idempotency-Key replays the first result.
+
+    Returns the receipt and whether it is a replay.
+    """
+    request_hash = hashlib.sha256(
+        json.dumps(
+            {"round": round_id, "body": data.model_dump(mode="json")}, sort_keys=True
+        ).encode()
+    ).hexdigest()
+    replay = _replay(session, organisation_id, idempotency_key, request_hash)
+    if replay is not None:
+        return replay, True
+    survey_round, definition = _open_round(session, organisation_id, round_id)
+    round_areas = set(rounds_service.area_ids_of(session, round_id))
+    errors: list[dict[str, Any]] = []
+    for i, item in enumerate(data.responses):
+        loc: list[str | int] = ["body", "responses", i]
+        if item.area_id not in round_areas:
+            errors.append(
+                {
+                    "loc": [*loc, "area_id"],
+                    "type": "unknown_area",
+                    "msg": f"area {item.area_id} does not take part in this round",
+                }
+            )
+        errors.extend(answer_errors(definition, item.language, item.answers, loc))
+    if errors:
+        bad_rows = sorted({e["loc"][2] for e in errors})
+        raise ValidationFailed(
+            f"{len(bad_rows)} of {len(data.responses)} responses are invalid "
+            f"(indexes {', '.join(map(str, bad_rows[:20]))}); nothing was stored",
+            errors=errors,
+        )
+    # Claim the key first: a concurrent request with the same key blocks here on the unique
+    # index until ours commits, then fails and replays our result instead of storing twice.
+    record = IdempotencyRecord(
+        organisation_id=organisation_id,
+        key=idempotency_key,
+        request_hash=request_hash,
+        status_code=201,
+        body={},
+    )
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        replay = _replay(session, organisation_id, idempotency_key, request_hash)
+        assert replay is not None
+        return replay, True
+    receipt = BulkReceipt(
+        survey_round_id=round_id,
+        accepted=len(data.responses),
+        response_ids=_insert_many(session, survey_round, definition, data.responses),
+    )
+    record.body = receipt.model_dump(mode="json")
+    session.flush()
+    return receipt, False
+
+
+def _insert_many(
+    session: Session,
+    survey_round: SurveyRound,
+    definition: QuestionnaireDefinition,
+    responses: Sequence[BulkResponse],
+) -> list[int]:
+    submitted_date = rounds_service.today()
+    ids = session.scalars(
+        insert(Response).returning(Response.id, sort_by_parameter_order=True),
+        [
+            {
+                "survey_round_id": survey_round.id,
+                "area_id": r.area_id,
+                "language": r.language,
+                "channel": r.channel,
+                "submitted_date": submitted_date,
+                "answers": clean_answers(definition, r.answers),
+            }
+            for r in responses
+        ],
+    )
+    return list(ids)
+
+
+def _replay(
+    session: Session, organisation_id: int, key: str, request_hash: str
+) -> BulkReceipt | None:
+    record = session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.organisation_id == organisation_id, IdempotencyRecord.key == key
+        )
+    )
+    if record is None:
+        return None
+    if record.request_hash != request_hash:
+        # draft-ietf-httpapi-idempotency-key-header: a reused key with another payload is 422.
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used with a different request body; "
+            "use a new key for a new batch"
+        )
+    return BulkReceipt.model_validate(record.body)
+
+
+def _invalid(errors: list[dict[str, Any]]) -> ValidationFailed:
+    fields = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in errors[:5])
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return ValidationFailed(f"the response is invalid: {fields}{more}", errors=errors)

@@ -1,0 +1,71 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
+from survey_api.exceptions import problem_responses
+from survey_api.rounds import service
+from survey_api.rounds.schemas import (
+    PERIOD_PATTERN,
+    RoundStatus,
+    SurveyRoundCreate,
+    SurveyRoundRead,
+)
+
+router = APIRouter(prefix="/rounds", tags=["survey rounds"])
+RoundId = Annotated[int, Path(description="The survey round's id.")]
+
+
+@router.get(
+    "",
+    operation_id="list_rounds",
+    response_model=list[SurveyRoundRead],
+    responses=problem_responses(401, 403, 422),
+)
+def list_rounds(
+    principal: AnyRole,
+    session: SessionDep,
+    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+    status: RoundStatus | None = None,
+) -> list[SurveyRoundRead]:
+    """List survey rounds, newest period first; filter by period or status."""
+    return service.list_rounds(session, principal.organisation_id, period=period, status=status)
+
+
+@router.post(
+    "",
+    operation_id="create_round",
+    response_model=SurveyRoundRead,
+    status_code=201,
+    responses=problem_responses(401, 403, 404, 409, 413, 422),
+)
+def create_round(
+    body: SurveyRoundCreate, principal: Analyst, session: SessionDep
+) -> SurveyRoundRead:
+    """Create a survey round over a published questionnaire version and a set of areas."""
+    survey_round = service.create_round(session, principal.organisation_id, body)
+    return service.read_rounds(session, [survey_round])[0]
+
+
+@router.get(
+    "/{round_id}",
+    operation_id="get_round",
+    response_model=SurveyRoundRead,
+    responses=problem_responses(401, 403, 404),
+)
+def get_round(round_id: RoundId, principal: AnyRole, session: SessionDep) -> SurveyRoundRead:
+    """Read a survey round, its state and its response count."""
+    survey_round = service.get_round(session, principal.organisation_id, round_id)
+    return service.read_rounds(session, [survey_round])[0]
+
+
+@router.post(
+    "/{round_id}/close",
+    operation_id="close_round",
+    response_model=SurveyRoundRead,
+    responses=problem_responses(401, 403, 404, 409),
+)
+def close_round(round_id: RoundId, principal: Analyst, session: SessionDep) -> SurveyRoundRead:
+    """Close a survey round now, before its close date. It then accepts no responses."""
+    survey_round = service.close_round(session, principal.organisation_id, round_id)
+    return service.read_rounds(session, [survey_round])[0]

@@ -1,0 +1,62 @@
+from datetime import date, datetime
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PERIOD_PATTERN = r"^\d{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
+RoundStatus = Literal["scheduled", "open", "closed"]
+
+
+class SurveyRoundCreate(BaseModel):
+    """A survey round to create: one published questionnaire version, a period, areas, dates."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Trygghetsmätning 2026",
+                    "questionnaire_version_id": 1,
+                    "period": "2026",
+                    "area_ids": [1, 2, 3],
+                    "open_date": "2026-03-01",
+                    "close_date": "2026-04-15",
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    questionnaire_version_id: int = Field(description="A published questionnaire version's id.")
+    period: str = Field(
+        pattern=PERIOD_PATTERN,
+        description="YYYY, YYYY-H1/H2, YYYY-Q1..Q4 or YYYY-MM; sorts in time order per format.",
+    )
+    area_ids: list[int] = Field(min_length=1, max_length=2000)
+    open_date: date
+    close_date: date
+
+    @model_validator(mode="after")
+    def dates_ordered(self) -> Self:
+        if self.close_date < self.open_date:
+            raise ValueError("close_date is before open_date")
+        if len(set(self.area_ids)) != len(self.area_ids):
+            raise ValueError("area_ids lists an area more than once")
+        return self
+
+
+class SurveyRoundRead(BaseModel):
+    """A survey round and its state; `status` follows the dates unless closed early."""
+
+    id: int
+    name: str
+    questionnaire_id: int
+    questionnaire_version_id: int
+    questionnaire_version_number: int
+    period: str
+    area_ids: list[int]
+    open_date: date
+    close_date: date
+    closed_at: datetime | None
+    status: RoundStatus
+    response_count: int

@@ -1,0 +1,181 @@
+"""Survey rounds (mätomgångar): open and closed by their dates, or closed early."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from survey_api.areas import service as areas_service
+from survey_api.exceptions import Conflict, NotFound
+from survey_api.models import (
+    QuestionnaireVersion,
+    Response,
+    SurveyRound,
+    SurveyRoundArea,
+    utcnow,
+)
+from survey_api.questionnaires import service as questionnaires_service
+from survey_api.rounds.schemas import RoundStatus, SurveyRoundCreate, SurveyRoundRead
+
+# Round dates are Swedish calendar dates: a round that closes on 15 April is open until
+# midnight in Sweden, whatever the server's time zone.
+SWEDEN = ZoneInfo("Europe/Stockholm")
+
+
+def today() -> date:
+    """Today's date in Sweden."""
+    return datetime.now(SWEDEN).date()
+
+
+def status_of(survey_round: SurveyRound, on: date | None = None) -> RoundStatus:
+    """scheduled before open_date, open until close_date (inclusive), closed after or early."""
+    on = on or today()
+    if survey_round.closed_at is not None or on > survey_round.close_date:
+        return "closed"
+    if on < survey_round.open_date:
+        return "scheduled"
+    return "open"
+
+
+def get_round(session: Session, organisation_id: int, round_id: int) -> SurveyRound:
+    """Load a round of the organisation or raise NotFound."""
+    survey_round = session.get(SurveyRound, round_id)
+    if survey_round is None or survey_round.organisation_id != organisation_id:
+        raise NotFound(f"no survey round with id {round_id}")
+    return survey_round
+
+
+def require_open(survey_round: SurveyRound) -> None:
+    """Raise Conflict unless the round accepts responses today."""
+    status = status_of(survey_round)
+    if status == "closed":
+        raise Conflict(f"survey round {survey_round.id} is closed and accepts no more responses")
+    if status == "scheduled":
+        raise Conflict(
+            f"survey round {survey_round.id} opens on {survey_round.open_date.isoformat()}"
+        )
+
+
+def area_ids_of(session: Session, round_id: int) -> list[int]:
+    """The ids of the areas taking part in a round."""
+    return list(
+        session.scalars(
+            select(SurveyRoundArea.area_id)
+            .where(SurveyRoundArea.survey_round_id == round_id)
+            .order_by(SurveyRoundArea.area_id)
+        )
+    )
+
+
+def require_area(session: Session, round_id: int, area_id: int) -> None:
+    """Raise unless the area takes part in the round."""
+    found = session.scalar(
+        select(SurveyRoundArea.area_id).where(
+            SurveyRoundArea.survey_round_id == round_id, SurveyRoundArea.area_id == area_id
+        )
+    )
+    if found is None:
+        raise NotFound(f"area {area_id} does not take part in survey round {round_id}")
+
+
+def create_round(session: Session, organisation_id: int, data: SurveyRoundCreate) -> SurveyRound:
+    """Create a round over a published version and some of the organisation's areas."""
+    version = questionnaires_service.get_version_by_id(
+        session, organisation_id, data.questionnaire_version_id
+    )
+    if version.status != "published":
+        raise Conflict(
+            f"questionnaire version {version.id} is a draft; publish it before using it in a round"
+        )
+    areas_service.areas_by_ids(session, organisation_id, data.area_ids)
+    survey_round = SurveyRound(
+        organisation_id=organisation_id,
+        questionnaire_version_id=version.id,
+        name=data.name,
+        period=data.period,
+        open_date=data.open_date,
+        close_date=data.close_date,
+    )
+    session.add(survey_round)
+    session.flush()
+    session.add_all(
+        SurveyRoundArea(survey_round_id=survey_round.id, area_id=a) for a in data.area_ids
+    )
+    session.flush()
+    return survey_round
+
+
+def close_round(session: Session, organisation_id: int, round_id: int) -> SurveyRound:
+    """Close a round now, before its close date."""
+    survey_round = get_round(session, organisation_id, round_id)
+    if survey_round.closed_at is not None:
+        raise Conflict(f"survey round {round_id} was already closed")
+    survey_round.closed_at = utcnow()
+    session.flush()
+    return survey_round
+
+
+def list_rounds(
+    session: Session,
+    organisation_id: int,
+    *,
+    period: str | None = None,
+    status: RoundStatus | None = None,
+) -> list[SurveyRoundRead]:
+    """The organisation's rounds, newest period first; optionally filtered."""
+    query = select(SurveyRound).where(SurveyRound.organisation_id == organisation_id)
+    if period is not None:
+        query = query.where(SurveyRound.period == period)
+    rounds = list(session.scalars(query.order_by(SurveyRound.period.desc(), SurveyRound.id)))
+    reads = read_rounds(session, rounds)
+    return [r for r in reads if status is None or r.status == status]
+
+
+def read_rounds(session: Session, rounds: list[SurveyRound]) -> list[SurveyRoundRead]:
+    """API views of rounds, with three queries whatever their number."""
+    if not rounds:
+        return []
+    ids = [r.id for r in rounds]
+    areas: dict[int, list[int]] = {i: [] for i in ids}
+    for round_id, area_id in session.execute(
+        select(SurveyRoundArea.survey_round_id, SurveyRoundArea.area_id)
+        .where(SurveyRoundArea.survey_round_id.in_(ids))
+        .order_by(SurveyRoundArea.area_id)
+    ):
+        areas[round_id].append(area_id)
+    counts: dict[int, int] = {
+        round_id: count
+        for round_id, count in session.execute(
+            select(Response.survey_round_id, func.count())
+            .where(Response.survey_round_id.in_(ids))
+            .group_by(Response.survey_round_id)
+        )
+    }
+    versions = {
+        v.id: v
+        for v in session.execute(
+            select(
+                QuestionnaireVersion.id,
+                QuestionnaireVersion.questionnaire_id,
+                QuestionnaireVersion.number,
+            ).where(QuestionnaireVersion.id.in_({r.questionnaire_version_id for r in rounds}))
+        )
+    }
+    return [
+        SurveyRoundRead(
+            id=r.id,
+            name=r.name,
+            questionnaire_version_id=r.questionnaire_version_id,
+            questionnaire_id=versions[r.questionnaire_version_id].questionnaire_id,
+            questionnaire_version_number=versions[r.questionnaire_version_id].number,
+            period=r.period,
+            area_ids=areas[r.id],
+            open_date=r.open_date,
+            close_date=r.close_date,
+            closed_at=r.closed_at,
+            status=status_of(r),
+            response_count=counts.get(r.id, 0),
+        )
+        for r in rounds
+    ]
