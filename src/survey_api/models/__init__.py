@@ -2,6 +2,7 @@
 
 from survey_api.models.area import POLICE_CLASSIFICATIONS, Area, AreaClassification
 from survey_api.models.base import Base, utcnow
+from survey_api.models.intervention import FormTokenUse, Intervention, InterventionArea
 from survey_api.models.organisation import ROLES, ApiKey, Organisation
 from survey_api.models.questionnaire import Questionnaire, QuestionnaireVersion
 from survey_api.models.response import IdempotencyRecord, Invitation, Response
@@ -15,7 +16,10 @@ __all__ = [
     "Area",
     "AreaClassification",
     "Base",
+    "FormTokenUse",
     "IdempotencyRecord",
+    "Intervention",
+    "InterventionArea",
     "Invitation",
     "Organisation",
     "Questionnaire",
