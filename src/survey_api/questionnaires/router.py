@@ -51,7 +51,10 @@ _SMALL_EXAMPLE: dict[str, Any] = {
 }
 DefinitionBody = Annotated[
     QuestionnaireDefinition,
-    Body(description=_DEFINITION_DOC, examples=[_SMALL_EXAMPLE]),
+    Body(
+        description=_DEFINITION_DOC,
+        openapi_examples={"short": {"summary": "A one-item questionnaire", "value": _SMALL_EXAMPLE}},
+    ),
 ]
 
 

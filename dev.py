@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""One-command set-up for people and CI; needs only Python 3.11+.
+
+    python3 dev.py serve    install, migrate the SQLite file, load demo data, serve on :8000
+    python3 dev.py test     install, then run the whole test suite (pytest args may follow)
+
+Both create .venv/ on first use and reinstall only when pyproject.toml changes.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed-pyproject-sha256"
+PG_SCRIPT = ROOT / "scripts" / "start-test-postgres.sh"
+
+
+def ensure_installed() -> None:
+    """Create the virtual environment and install the project with its dev extras."""
+    if sys.version_info < (3, 11):
+        sys.exit("survey_api needs Python 3.11 or newer")
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    if not (BIN / "python").exists():
+        print("creating .venv …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("installing survey_api and its dependencies into .venv …", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(digest)
+
+
+def serve(args: list[str]) -> int:
+    """Migrate, load demo data when the database is empty, serve with API docs."""
+    return subprocess.call([str(BIN / "survey-api"), "quickstart", *args], cwd=ROOT)
+
+
+def test(args: list[str]) -> int:
+    """The whole suite: SQLite always; PostgreSQL and Chromium legs when available."""
+    env = dict(os.environ)
+    if not env.get("SURVEY_API_TEST_POSTGRES_URL") and shutil.which("bash") and _has_postgres():
+        started = subprocess.run(["bash", str(PG_SCRIPT)], capture_output=True, text=True)
+        if started.returncode == 0 and "=" in started.stdout:
+            key, _, value = started.stdout.strip().removeprefix("export ").partition("=")
+            env[key] = value
+            print(f"PostgreSQL leg: {value}", flush=True)
+        else:
+            print(f"could not start PostgreSQL: {started.stderr.strip()}", flush=True)
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", *args], cwd=ROOT, env=env)
+
+
+def _has_postgres() -> bool:
+    return any(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+
+
+def main() -> int:
+    commands = {"serve": serve, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    ensure_installed()
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""Demo data: one housing company, six areas, three yearly rounds of believable answers.
+
+The answers come from a simple latent model: each respondent has a feeling of safety drawn
+around their area's level; areas differ, everything improves slowly, and Hjällbo improves
+more after trygghetsvärdar start there, so trends, breakdowns and an intervention
+evaluation have something to show.
+"""
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from survey_api.auth import service as auth_service
+from survey_api.config import get_settings
+from survey_api.invitations import service as invitations_service
+from survey_api.models import (
+    Area,
+    AreaClassification,
+    Intervention,
+    InterventionArea,
+    Organisation,
+    Questionnaire,
+    QuestionnaireVersion,
+    Response,
+    SurveyRound,
+    SurveyRoundArea,
+    utcnow,
+)
+from survey_api.organisations import service as organisations_service
+from survey_api.questionnaires.definition import (
+    Item,
+    QuestionnaireDefinition,
+    load_standard_definition,
+    validate_answers,
+)
+from survey_api.rounds.service import today
+
+
+@dataclass(frozen=True)
+class DemoArea:
+    code: str
+    name: str
+    municipality_code: str
+    deso_code: str
+    households: int
+    area_type: int
+    police: str
+    safety: float  # the area's latent level of feeling safe
+
+
+DEMO_AREAS = (
+    DemoArea("hjallbo", "Hjällbo", "1480", "1480C1010", 2300, 1, "sarskilt_utsatt", -0.65),
+    DemoArea("hammarkullen", "Hammarkullen", "1480", "1480C1020", 1900, 1, "utsatt", -0.5),
+    DemoArea("gardsten", "Gårdsten", "1480", "1480C1030", 1600, 1, "utsatt", -0.45),
+    DemoArea("navestad", "Navestad", "0581", "0581C1040", 1500, 2, "utsatt", -0.3),
+    DemoArea("hageby", "Hageby", "0581", "0581C1050", 2100, 2, "risk", -0.05),
+    DemoArea("kortedala", "Kortedala", "1480", "1480C1060", 2500, 3, "none", 0.45),
+)
+RESPONDENTS_PER_AREA = 260
+TREATED_AREA = "hjallbo"
+INVITATIONS_PER_AREA = 40
+LANGUAGES = (("sv", 0.6), ("ar", 0.25), ("en", 0.15))
+CHANNELS = (("web", 0.7), ("paper", 0.25), ("phone", 0.05))
+COMMENTS = (
+    "Gångtunneln vid centrum är mörk på kvällen.",
+    "Det är stökigt vid busshållplatsen.",
+    "Bättre belysning vid parkeringen skulle hjälpa.",
+)
+
+
+def load_demo(session: Session, *, base_url: str) -> str:
+    """Create the demo organisation and its data unless the database already has data."""
+    if session.scalar(select(Organisation.id).limit(1)) is not None:
+        return (
+            "The database already has data; no demo data loaded.\n"
+            "Create a key with: survey-api keys create demo --role admin"
+        )
+    rng = random.Random(20261127)
+    definition = load_standard_definition()
+    org = organisations_service.create_organisation(
+        session, name="Demobostäder AB", slug="demo"
+    )
+    _key, secret = auth_service.create_api_key(session, org, name="demo admin", role="admin")
+    areas = _areas(session, org.id)
+    version = _questionnaire(session, org.id, definition)
+    year = today().year
+    rounds = []
+    for offset in (2, 1, 0):
+        rounds.append(_round(session, org.id, version.id, year - offset, areas, rng, definition))
+    _intervention(session, org.id, areas[TREATED_AREA], year - 1)
+    current = rounds[-1]
+    settings = get_settings()
+    codes = invitations_service.issue(
+        session, org.id, current.id, areas[TREATED_AREA].id, INVITATIONS_PER_AREA,
+        secret=settings.secret_key.get_secret_value(), base_url=base_url,
+    )
+    session.flush()
+    total = sum(len(areas) * RESPONDENTS_PER_AREA for _ in rounds)
+    sample = "\n".join(f"  {c.code}  {c.url}" for c in codes.codes[:3])
+    return (
+        f"Demo data loaded: organisation 'demo', {len(areas)} areas, {len(rounds)} yearly "
+        f"rounds, {total} responses.\n"
+        f"Admin API key (shown once; store it): {secret}\n"
+        f"Open round {current.id} ({current.period}). Invitation codes for Hjällbo:\n{sample}\n"
+        f"Area link for Hjällbo: {base_url.rstrip('/')}/r/{current.id}/{areas[TREATED_AREA].id}"
+    )
+
+
+def _areas(session: Session, organisation_id: int) -> dict[str, Area]:
+    year = today().year
+    result = {}
+    for a in DEMO_AREAS:
+        area = Area(
+            organisation_id=organisation_id, code=a.code, name=a.name,
+            municipality_code=a.municipality_code, deso_code=a.deso_code, deso_version="2025",
+            households=a.households,
+        )
+        session.add(area)
+        session.flush()
+        for y in range(year - 2, year + 1):
+            session.add(AreaClassification(
+                area_id=area.id, year=y, area_type=a.area_type, police_classification=a.police
+            ))
+        result[a.code] = area
+    session.flush()
+    return result
+
+
+def _questionnaire(
+    session: Session, organisation_id: int, definition: QuestionnaireDefinition
+) -> QuestionnaireVersion:
+    questionnaire = Questionnaire(organisation_id=organisation_id, key=definition.key)
+    session.add(questionnaire)
+    session.flush()
+    version = QuestionnaireVersion(
+        questionnaire_id=questionnaire.id, number=1, status="published",
+        definition=definition.to_json(), published_at=utcnow(),
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _round(
+    session: Session, organisation_id: int, version_id: int, year: int, areas: dict[str, Area],
+    rng: random.Random, definition: QuestionnaireDefinition,
+) -> SurveyRound:
+    current = year == today().year
+    open_date = today() - timedelta(days=30) if current else date(year, 3, 1)
+    close_date = today() + timedelta(days=60) if current else date(year, 4, 30)
+    survey_round = SurveyRound(
+        organisation_id=organisation_id, questionnaire_version_id=version_id,
+        name=f"Trygghetsmätning {year}", period=str(year), open_date=open_date,
+        close_date=close_date,
+    )
+    session.add(survey_round)
+    session.flush()
+    session.add_all(SurveyRoundArea(survey_round_id=survey_round.id, area_id=a.id)
+                    for a in areas.values())
+    rows = []
+    age = today().year - year
+    for demo_area in DEMO_AREAS:
+        level = demo_area.safety + 0.06 * (2 - age)
+        if demo_area.code == TREATED_AREA and age <= 1:
+            level += 0.35 if age == 1 else 0.5
+        for _ in range(RESPONDENTS_PER_AREA):
+            answers = _answers(definition, level + rng.gauss(0, 1), rng)
+            rows.append({
+                "survey_round_id": survey_round.id, "area_id": areas[demo_area.code].id,
+                "language": _pick(LANGUAGES, rng), "channel": _pick(CHANNELS, rng),
+                "submitted_date": min(close_date, open_date + timedelta(days=rng.randrange(40))),
+                "answers": answers,
+            })
+    session.execute(insert(Response), rows)
+    return survey_round
+
+
+def _intervention(session: Session, organisation_id: int, area: Area, year: int) -> None:
+    intervention = Intervention(
+        organisation_id=organisation_id, name="Trygghetsvärdar i Hjällbo",
+        category="trygghetsvardar", start_date=date(year, 1, 15), cost_sek=1_800_000,
+        description="Två trygghetsvärdar kvällar och helger, i samverkan med polisen.",
+    )
+    session.add(intervention)
+    session.flush()
+    session.add(InterventionArea(intervention_id=intervention.id, area_id=area.id))
+
+
+def _answers(definition: QuestionnaireDefinition, safety: float, rng: random.Random) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for item in definition.items:
+        if rng.random() < 0.03 and not item.required:
+            continue  # skipped
+        value = _answer(item, safety, rng)
+        if value is not None:
+            answers[item.key] = value
+    if "utsatt_brott_12m" in answers and 6 in answers["utsatt_brott_12m"]:
+        answers.pop("anmalt_polis", None)
+    elif "utsatt_brott_12m" not in answers:
+        answers.pop("anmalt_polis", None)
+    errors = validate_answers(definition, answers)
+    if errors:  # the generator must only make answers a tenant could give
+        raise RuntimeError(f"demo generator made an invalid response: {errors}")
+    return answers
+
+
+def _answer(item: Item, safety: float, rng: random.Random) -> Any:
+    if item.kind == "scale":
+        substantive = [o for o in item.options if o.is_substantive]
+        other = [o for o in item.options if not o.is_substantive]
+        if other and rng.random() < 0.04:
+            return rng.choice(other).code
+        ranked = sorted(substantive, key=lambda o: -(o.score or 0))  # best first
+        position = safety + rng.gauss(0, 0.7)
+        # Thresholds at normal quantiles spread the levels believably from best to worst.
+        k = len(ranked)
+        cut = [(-1.8 + 2.4 * i / k) for i in range(1, k)]
+        level = sum(1 for c in cut if position < c)
+        return ranked[min(level, k - 1)].code
+    if item.kind == "multi_choice":
+        if rng.random() < 1 / (1 + math.exp(1.6 + 0.8 * safety)):
+            candidates = [o.code for o in item.options if not o.exclusive]
+            return sorted(rng.sample(candidates, rng.choice((1, 1, 2))))
+        return [o.code for o in item.options if o.exclusive][:1] or None
+    if item.kind == "single_choice":
+        return rng.choice(item.options).code
+    if item.kind == "text":
+        return rng.choice(COMMENTS) if rng.random() < 0.03 else None
+    if item.kind == "number":
+        low = item.min if item.min is not None else 0
+        return int(low)
+    return None
+
+
+def _pick(weighted: tuple[tuple[str, float], ...], rng: random.Random) -> str:
+    return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
