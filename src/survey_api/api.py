@@ -3,6 +3,8 @@
 from fastapi import APIRouter
 
 from survey_api.areas.router import router as areas_router
+from survey_api.exports.router import router as exports_router
+from survey_api.interventions.router import router as interventions_router
 from survey_api.invitations.router import router as invitations_router
 from survey_api.organisations.router import router as organisations_router
 from survey_api.questionnaires.router import router as questionnaires_router
@@ -17,5 +19,7 @@ for router in (
     rounds_router,
     invitations_router,
     responses_router,
+    interventions_router,
+    exports_router,
 ):
     api_router.include_router(router)

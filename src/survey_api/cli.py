@@ -6,6 +6,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from survey_api.config import get_settings
 from survey_api.db import make_engine, make_sessionmaker
 
@@ -75,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Session:
     return make_sessionmaker(make_engine(get_settings().database_url))()
 
 

@@ -191,7 +191,9 @@ def _intervention(session: Session, organisation_id: int, area: Area, year: int)
     session.add(InterventionArea(intervention_id=intervention.id, area_id=area.id))
 
 
-def _answers(definition: QuestionnaireDefinition, safety: float, rng: random.Random) -> dict[str, Any]:
+def _answers(
+    definition: QuestionnaireDefinition, safety: float, rng: random.Random
+) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for item in definition.items:
         if rng.random() < 0.03 and not item.required:
@@ -199,9 +201,8 @@ def _answers(definition: QuestionnaireDefinition, safety: float, rng: random.Ran
         value = _answer(item, safety, rng)
         if value is not None:
             answers[item.key] = value
-    if "utsatt_brott_12m" in answers and 6 in answers["utsatt_brott_12m"]:
-        answers.pop("anmalt_polis", None)
-    elif "utsatt_brott_12m" not in answers:
+    victimised = [c for c in answers.get("utsatt_brott_12m", []) if c != 6]
+    if not victimised:  # the follow-up is only shown to those who were victimised
         answers.pop("anmalt_polis", None)
     errors = validate_answers(definition, answers)
     if errors:  # the generator must only make answers a tenant could give

@@ -1,7 +1,8 @@
-from datetime import datetime
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from survey_api.timestamps import UtcDatetime
 
 PoliceClassification = Literal["none", "utsatt", "risk", "sarskilt_utsatt"]
 
@@ -10,7 +11,7 @@ DESO_PATTERN = r"^\d{4}[A-C]\d{4}$"
 REGSO_PATTERN = r"^\d{4}R\d{3}$"
 VERSION_PATTERN = r"^\d{4}$"
 
-AREA_EXAMPLE = {
+AREA_EXAMPLE: dict[str, Any] = {
     "code": "hjallbo",
     "name": "Hjällbo",
     "municipality_code": "1480",
@@ -73,8 +74,11 @@ class AreaCreate(_AreaCodes):
     classifications: list[Classification] = Field(default_factory=list, max_length=100)
 
 
-class AreaUpdate(_AreaCodes):
+class AreaUpdate(BaseModel):
     """Fields to change; omitted fields stay. `classifications` upserts the years given."""
+
+    # No _AreaCodes check here: a partial update is checked after merging with the stored
+    # area (areas.service), so a new deso_code alone keeps the stored deso_version.
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"households": 2350}]}
@@ -105,8 +109,8 @@ class AreaRead(BaseModel):
     regso_version: str | None
     households: int | None
     classifications: list[Classification]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class AreaImportResult(BaseModel):

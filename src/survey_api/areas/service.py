@@ -135,9 +135,11 @@ def _check_cross_field_rules(area: Area) -> None:
             {c: getattr(area, c) for c in AreaCreate.model_fields if c != "classifications"}
         )
     except ValidationError as exc:
-        errors = [{"loc": ["body"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        errors: list[dict[str, Any]] = [
+            {"loc": ["body"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
         raise ValidationFailed(
-            "the update leaves the area invalid: " + "; ".join(e["msg"] for e in errors),
+            "the update leaves the area invalid: " + "; ".join(str(e["msg"]) for e in errors),
             errors=errors,
         ) from None
 
@@ -171,27 +173,27 @@ def import_csv(session: Session, organisation_id: int, text: str) -> AreaImportR
     errors: list[dict[str, Any]] = []
     parsed: list[tuple[int, AreaCreate]] = []
     seen: dict[str, int] = {}
-    for line, row in rows:
-        payload = _row_payload(row)
+    for line, raw in rows:
+        payload = _row_payload(raw)
         try:
-            area = AreaCreate.model_validate(payload)
+            candidate = AreaCreate.model_validate(payload)
         except ValidationError as exc:
             for err in exc.errors():
                 field = [str(p) for p in err["loc"] if not isinstance(p, int)]
                 loc: list[str | int] = ["row", line, *(field[-1:] or [])]
                 errors.append({"loc": loc, "msg": err["msg"], "type": err["type"]})
             continue
-        if area.code in seen:
+        if candidate.code in seen:
             errors.append(
                 {
                     "loc": ["row", line, "code"],
                     "type": "duplicate",
-                    "msg": f"code {area.code!r} is also on line {seen[area.code]}",
+                    "msg": f"code {candidate.code!r} is also on line {seen[candidate.code]}",
                 }
             )
             continue
-        seen[area.code] = line
-        parsed.append((line, area))
+        seen[candidate.code] = line
+        parsed.append((line, candidate))
     if errors:
         raise ValidationFailed(
             f"{len({e['loc'][1] for e in errors})} of {len(rows)} rows are invalid; "
@@ -210,8 +212,8 @@ def import_csv(session: Session, organisation_id: int, text: str) -> AreaImportR
             area = create_area(session, organisation_id, data)
             created += 1
         else:
-            for field, value in data.model_dump(exclude={"classifications", "code"}).items():
-                setattr(area, field, value)
+            for attr, value in data.model_dump(exclude={"classifications", "code"}).items():
+                setattr(area, attr, value)
             upsert_classifications(session, area.id, data.classifications)
             updated += 1
         touched.append(area)
@@ -234,7 +236,7 @@ def _parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
         if missing:
             parts.append(f"missing columns: {', '.join(missing)}")
         raise BadRequest(f"{'; '.join(parts)}. Columns are: {', '.join(CSV_COLUMNS)}")
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     for row in reader:
         if len(rows) >= MAX_IMPORT_ROWS:
             raise BadRequest(f"at most {MAX_IMPORT_ROWS} rows per import")

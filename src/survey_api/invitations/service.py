@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from survey_api.exceptions import Conflict, NotFound
@@ -55,7 +55,7 @@ def issue(
     issued_date = rounds_service.today()
     codes = ["".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH)) for _ in range(count)]
     session.execute(
-        Invitation.__table__.insert(),
+        insert(Invitation),
         [
             {
                 "survey_round_id": round_id,

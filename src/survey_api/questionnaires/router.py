@@ -53,7 +53,9 @@ DefinitionBody = Annotated[
     QuestionnaireDefinition,
     Body(
         description=_DEFINITION_DOC,
-        openapi_examples={"short": {"summary": "A one-item questionnaire", "value": _SMALL_EXAMPLE}},
+        openapi_examples={
+            "short": {"summary": "A one-item questionnaire", "value": _SMALL_EXAMPLE}
+        },
     ),
 ]
 

@@ -25,8 +25,8 @@ def validate_definition(data: Any) -> QuestionnaireDefinition:
     try:
         return parse_definition(data)
     except DefinitionError as exc:
-        errors = [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors]
-        first = "; ".join(e["msg"] for e in errors[:3])
+        errors: list[dict[str, Any]] = [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors]
+        first = "; ".join(str(e["msg"]) for e in errors[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         raise ValidationFailed(
             f"the questionnaire definition has {len(errors)} error(s): {first}{more}",

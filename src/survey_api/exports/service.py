@@ -1,0 +1,150 @@
+"""Exports of a round: the codebook and anonymised responses (results exports live in results)."""
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from survey_api.models import Area, Response, SurveyRound
+from survey_api.questionnaires.definition import Item, QuestionnaireDefinition
+
+RESPONSE_BATCH = 1000
+
+
+def codebook_rows(definition: QuestionnaireDefinition) -> tuple[list[str], list[list[Any]]]:
+    """One row per item and option: codes, scores and labels in every language."""
+    languages = definition.languages
+    header = [
+        "item",
+        "kind",
+        "section",
+        "background",
+        "option_code",
+        "score",
+        "substantive",
+        "favourable",
+        *(f"text_{lang}" for lang in languages),
+    ]
+    rows: list[list[Any]] = []
+    for item in definition.items:
+        base = [item.key, item.kind, item.section, item.background]
+        rows.append([*base, None, None, None, None, *(item.text.get(x) for x in languages)])
+        for option in item.options:
+            rows.append(
+                [
+                    *base,
+                    option.code,
+                    option.score,
+                    option.is_substantive,
+                    option.code in item.favourable,
+                    *(option.label.get(x) for x in languages),
+                ]
+            )
+    for indicator in definition.indicators:
+        rows.append(
+            [
+                indicator.key,
+                "indicator",
+                None,
+                False,
+                " ".join(map(str, indicator.codes)),
+                None,
+                None,
+                None,
+                *(indicator.label.get(x) for x in languages),
+            ]
+        )
+    for index in definition.indices:
+        rows.append(
+            [
+                index.key,
+                f"index ({index.orientation})",
+                None,
+                False,
+                " ".join(index.items),
+                None,
+                None,
+                None,
+                *(index.label.get(x) for x in languages),
+            ]
+        )
+    return header, rows
+
+
+def response_columns(
+    definition: QuestionnaireDefinition, include_text: bool
+) -> list[tuple[str, Item, int | None]]:
+    """Export columns: one per item, one 0/1 column per option of a multi-choice item."""
+    columns: list[tuple[str, Item, int | None]] = []
+    for item in definition.items:
+        if item.kind == "text" and not include_text:
+            continue
+        if item.kind == "multi_choice":
+            columns.extend((f"{item.key}_{o.code}", item, o.code) for o in item.options)
+        else:
+            columns.append((item.key, item, None))
+    return columns
+
+
+def response_rows(
+    factory: sessionmaker[Session],
+    survey_round: SurveyRound,
+    columns: Sequence[tuple[str, Item, int | None]],
+) -> Iterator[list[Any]]:
+    """Stream a round's responses in id order, in batches, on a session of its own.
+
+    Rows carry a running number, not the response id, so an export cannot be joined to
+    anything else; free text only when its columns were asked for.
+    """
+    with factory() as session:
+        codes = dict(
+            session.execute(
+                select(Area.id, Area.code).where(
+                    Area.organisation_id == survey_round.organisation_id
+                )
+            ).all()
+        )
+        last_id = 0
+        number = 0
+        while True:
+            batch = session.execute(
+                select(
+                    Response.id,
+                    Response.area_id,
+                    Response.language,
+                    Response.channel,
+                    Response.submitted_date,
+                    Response.answers,
+                )
+                .where(Response.survey_round_id == survey_round.id, Response.id > last_id)
+                .order_by(Response.id)
+                .limit(RESPONSE_BATCH)
+            ).all()
+            if not batch:
+                return
+            for row in batch:
+                number += 1
+                answers = row.answers
+                values: list[Any] = []
+                for _name, item, code in columns:
+                    value = answers.get(item.key)
+                    if code is not None:
+                        values.append(None if value is None else int(code in value))
+                    else:
+                        values.append(value)
+                yield [
+                    number,
+                    codes.get(row.area_id),
+                    row.language,
+                    row.channel,
+                    row.submitted_date.isoformat(),
+                    *values,
+                ]
+            last_id = batch[-1].id
+            session.rollback()  # end the read transaction between batches
+
+
+def response_header(columns: Sequence[tuple[str, Item, int | None]]) -> list[str]:
+    """The header of the responses export."""
+    return ["row", "area", "language", "channel", "submitted_date", *(c[0] for c in columns)]

@@ -1,0 +1,98 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
+from survey_api.exceptions import problem_responses
+from survey_api.interventions import service
+from survey_api.interventions.schemas import (
+    CATEGORY_PATTERN,
+    InterventionCreate,
+    InterventionRead,
+    InterventionUpdate,
+)
+
+router = APIRouter(prefix="/interventions", tags=["interventions"])
+InterventionId = Annotated[int, Path(description="The intervention's id.")]
+
+
+@router.get(
+    "",
+    operation_id="list_interventions",
+    response_model=list[InterventionRead],
+    responses=problem_responses(401, 403, 422),
+)
+def list_interventions(
+    principal: AnyRole,
+    session: SessionDep,
+    area_id: Annotated[int | None, Query(description="Only those running in this area.")] = None,
+    category: Annotated[str | None, Query(pattern=CATEGORY_PATTERN)] = None,
+) -> list[InterventionRead]:
+    """List registered social investments, oldest start first."""
+    found = service.list_interventions(
+        session, principal.organisation_id, area_id=area_id, category=category
+    )
+    return service.read(session, found)
+
+
+@router.post(
+    "",
+    operation_id="create_intervention",
+    response_model=InterventionRead,
+    status_code=201,
+    responses=problem_responses(401, 403, 404, 413, 422),
+)
+def create_intervention(
+    body: InterventionCreate, principal: Analyst, session: SessionDep
+) -> InterventionRead:
+    """Register a social investment: name, category, areas, start/end dates, cost in SEK."""
+    intervention = service.create_intervention(session, principal.organisation_id, body)
+    return service.read(session, [intervention])[0]
+
+
+@router.get(
+    "/{intervention_id}",
+    operation_id="get_intervention",
+    response_model=InterventionRead,
+    responses=problem_responses(401, 403, 404),
+)
+def get_intervention(
+    intervention_id: InterventionId, principal: AnyRole, session: SessionDep
+) -> InterventionRead:
+    """Read one intervention."""
+    intervention = service.get_intervention(session, principal.organisation_id, intervention_id)
+    return service.read(session, [intervention])[0]
+
+
+@router.patch(
+    "/{intervention_id}",
+    operation_id="update_intervention",
+    response_model=InterventionRead,
+    responses=problem_responses(401, 403, 404, 413, 422),
+)
+def update_intervention(
+    intervention_id: InterventionId,
+    body: InterventionUpdate,
+    principal: Analyst,
+    session: SessionDep,
+) -> InterventionRead:
+    """Change an intervention; `area_ids` replaces its areas."""
+    intervention = service.update_intervention(
+        session, principal.organisation_id, intervention_id, body
+    )
+    return service.read(session, [intervention])[0]
+
+
+@router.delete(
+    "/{intervention_id}",
+    operation_id="delete_intervention",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404),
+)
+def delete_intervention(
+    intervention_id: InterventionId, principal: Analyst, session: SessionDep
+) -> Response:
+    """Delete an intervention."""
+    service.delete_intervention(session, principal.organisation_id, intervention_id)
+    return Response(status_code=204)
