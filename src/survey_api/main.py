@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -76,27 +76,33 @@ class BodySizeLimit:
                 await self._reject(scope, receive, send, too_large)
                 return
         received = 0
+        exceeded = False
         response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise _BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal response_started
+            # A body without Content-Length (chunked) is only found too large while the app
+            # reads it, and FastAPI turns any error while reading into its own 400. Once the
+            # limit is hit, drop whatever the app answers and send the 413 instead.
+            if exceeded:
+                return
             response_started = response_started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
-                await self._reject(scope, receive, send, too_large)
+        with suppress(_BodyTooLarge):
+            await self.app(scope, limited_receive, guarded_send)
+        if exceeded and not response_started:
+            await self._reject(scope, receive, send, too_large)
 
     @staticmethod
     async def _reject(scope: Scope, receive: Receive, send: Send, error: SurveyError) -> None:

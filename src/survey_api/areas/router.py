@@ -6,10 +6,11 @@ from survey_api.areas import service
 from survey_api.areas.schemas import AreaCreate, AreaImportResult, AreaRead, AreaUpdate
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
 from survey_api.exceptions import BadRequest, problem_responses
+from survey_api.ids import MAX_ID
 
 router = APIRouter(prefix="/areas", tags=["areas"])
 
-AreaId = Annotated[int, Path(description="The area's id.")]
+AreaId = Annotated[int, Path(description="The area's id.", ge=1, le=MAX_ID)]
 CSV_EXAMPLE = (
     "code,name,municipality_code,deso_code,deso_version,households,year,area_type,"
     "police_classification\n"

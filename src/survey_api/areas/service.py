@@ -149,8 +149,19 @@ def upsert_classifications(
 ) -> None:
     """Insert or replace the given years' classifications of an area."""
     years = [c.year for c in classifications]
-    if len(years) != len(set(years)):
-        raise BadRequest("classifications list a year more than once")
+    repeated = [i for i, year in enumerate(years) if year in years[:i]]
+    if repeated:
+        raise ValidationFailed(
+            "classifications list a year more than once",
+            errors=[
+                {
+                    "loc": ["body", "classifications", i, "year"],
+                    "msg": f"year {years[i]} is listed more than once",
+                    "type": "duplicate",
+                }
+                for i in repeated
+            ],
+        )
     existing = {
         c.year: c
         for c in session.scalars(

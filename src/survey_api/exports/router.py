@@ -7,11 +7,12 @@ from survey_api.auth.dependencies import Admin, AnyRole, SessionDep
 from survey_api.exceptions import problem_responses
 from survey_api.exports import formats, service
 from survey_api.exports.formats import ExportFormat
+from survey_api.ids import MAX_ID
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.rounds import service as rounds_service
 
 router = APIRouter(prefix="/rounds/{round_id}/exports", tags=["exports"])
-RoundId = Annotated[int, Path(description="The survey round's id.")]
+RoundId = Annotated[int, Path(description="The survey round's id.", ge=1, le=MAX_ID)]
 Format = Annotated[
     ExportFormat,
     Query(

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
 from survey_api.exceptions import problem_responses
+from survey_api.ids import MAX_ID
 from survey_api.interventions import service
 from survey_api.interventions.schemas import (
     CATEGORY_PATTERN,
@@ -13,7 +14,7 @@ from survey_api.interventions.schemas import (
 )
 
 router = APIRouter(prefix="/interventions", tags=["interventions"])
-InterventionId = Annotated[int, Path(description="The intervention's id.")]
+InterventionId = Annotated[int, Path(description="The intervention's id.", ge=1, le=MAX_ID)]
 
 
 @router.get(
@@ -25,7 +26,9 @@ InterventionId = Annotated[int, Path(description="The intervention's id.")]
 def list_interventions(
     principal: AnyRole,
     session: SessionDep,
-    area_id: Annotated[int | None, Query(description="Only those running in this area.")] = None,
+    area_id: Annotated[
+        int | None, Query(description="Only those running in this area.", ge=1, le=MAX_ID)
+    ] = None,
     category: Annotated[str | None, Query(pattern=CATEGORY_PATTERN)] = None,
 ) -> list[InterventionRead]:
     """List registered social investments, oldest start first."""

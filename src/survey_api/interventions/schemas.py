@@ -1,7 +1,10 @@
-from datetime import date, datetime
+from datetime import date
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from survey_api.ids import Id
+from survey_api.timestamps import UtcDatetime
 
 CATEGORY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
@@ -46,7 +49,7 @@ class InterventionCreate(_Dates):
         "fritidsbanken, belysning, sommarjobb, polissamverkan. Default comparison areas are "
         "those without an intervention of the same category.",
     )
-    area_ids: list[int] = Field(min_length=1, max_length=500)
+    area_ids: list[Id] = Field(min_length=1, max_length=500)
     start_date: date
     end_date: date | None = None
     cost_sek: int | None = Field(default=None, ge=0, le=10_000_000_000)
@@ -62,7 +65,7 @@ class InterventionUpdate(_Dates):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     category: str | None = Field(default=None, pattern=CATEGORY_PATTERN)
-    area_ids: list[int] | None = Field(default=None, min_length=1, max_length=500)
+    area_ids: list[Id] | None = Field(default=None, min_length=1, max_length=500)
     start_date: date | None = None
     end_date: date | None = None
     cost_sek: int | None = Field(default=None, ge=0, le=10_000_000_000)
@@ -80,5 +83,5 @@ class InterventionRead(BaseModel):
     end_date: date | None
     cost_sek: int | None
     description: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime

@@ -5,11 +5,12 @@ from fastapi import APIRouter, Path, Request
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
 from survey_api.config import Settings
 from survey_api.exceptions import problem_responses
+from survey_api.ids import MAX_ID
 from survey_api.invitations import service
 from survey_api.invitations.schemas import InvitationCounts, InvitationIssue, IssuedInvitations
 
 router = APIRouter(prefix="/rounds/{round_id}/invitations", tags=["invitations"])
-RoundId = Annotated[int, Path(description="The survey round's id.")]
+RoundId = Annotated[int, Path(description="The survey round's id.", ge=1, le=MAX_ID)]
 
 
 @router.post(

@@ -1,5 +1,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
+from survey_api.ids import Id
+
 
 class InvitationIssue(BaseModel):
     """How many single-use codes to issue for one area of the round."""
@@ -8,7 +10,7 @@ class InvitationIssue(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"area_id": 1, "count": 250}]}
     )
 
-    area_id: int
+    area_id: Id
     count: int = Field(ge=1, le=10_000, description="One code per household letter.")
 
 

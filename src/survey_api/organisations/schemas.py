@@ -1,4 +1,6 @@
-from pydantic import BaseModel, ConfigDict, Field
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 
@@ -30,3 +32,19 @@ class OrganisationUpdate(BaseModel):
         default=None, ge=5, le=1000, description="Never below 5 (DESIGN.md, Privacy)."
     )
     languages: list[str] | None = Field(default=None, min_length=1, max_length=30)
+
+    @field_validator("name", "min_cell_size")
+    @classmethod
+    def not_null(cls, value: object) -> object:
+        """`null` cannot be stored for these; omitting the field keeps the current value."""
+        if value is None:
+            raise ValueError("may not be null; omit the field to keep its value")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def language_codes(cls, value: list[str] | None) -> list[str] | None:
+        bad = [lang for lang in value or [] if not re.fullmatch(LANGUAGE_PATTERN, lang)]
+        if bad:
+            raise ValueError(f"not language codes: {', '.join(bad)}")
+        return value

@@ -4,14 +4,15 @@ from fastapi import APIRouter, Body, Path
 
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
 from survey_api.exceptions import problem_responses
+from survey_api.ids import MAX_ID
 from survey_api.questionnaires import service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.questionnaires.schemas import CreatedQuestionnaire, QuestionnaireRead, VersionRead
 
 router = APIRouter(prefix="/questionnaires", tags=["questionnaires"])
 
-QuestionnaireId = Annotated[int, Path(description="The questionnaire's id.")]
-VersionNumber = Annotated[int, Path(description="The version number (1, 2, …).")]
+QuestionnaireId = Annotated[int, Path(description="The questionnaire's id.", ge=1, le=MAX_ID)]
+VersionNumber = Annotated[int, Path(description="The version number (1, 2, …).", ge=1, le=MAX_ID)]
 
 _DEFINITION_DOC = (
     "A questionnaire definition in the JSON format of the bundled standard questionnaire "

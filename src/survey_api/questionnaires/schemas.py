@@ -1,7 +1,8 @@
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from survey_api.timestamps import UtcDatetime
 
 VersionStatus = Literal["draft", "published"]
 
@@ -14,8 +15,8 @@ class VersionSummary(BaseModel):
     id: int = Field(description="Use this id as `questionnaire_version_id` when creating a round.")
     number: int
     status: VersionStatus
-    created_at: datetime
-    published_at: datetime | None
+    created_at: UtcDatetime
+    published_at: UtcDatetime | None
 
 
 class QuestionnaireRead(BaseModel):

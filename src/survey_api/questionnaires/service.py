@@ -3,7 +3,7 @@
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from survey_api.exceptions import Conflict, NotFound, ValidationFailed
 from survey_api.models import Questionnaire, QuestionnaireVersion, utcnow
@@ -35,14 +35,21 @@ def validate_definition(data: Any) -> QuestionnaireDefinition:
 
 
 # Published versions never change, so their parsed definitions can be kept per process
-# (a cache, not shared state: every process fills its own).
-_published_cache: dict[int, QuestionnaireDefinition] = {}
+# (a cache, not shared state: every process fills its own). Keyed by database as well as id:
+# one process may serve several databases (the test suite serves SQLite and PostgreSQL), and
+# the same version id means different questionnaires in each.
+_published_cache: dict[tuple[str, int], QuestionnaireDefinition] = {}
 _CACHE_LIMIT = 256
+
+
+def _cache_key(session: Session, version_id: int) -> tuple[str, int]:
+    return str(session.get_bind().engine.url), version_id
 
 
 def published_definition(session: Session, version_id: int) -> QuestionnaireDefinition:
     """The parsed definition of a published version, loaded from the database once per process."""
-    cached = _published_cache.get(version_id)
+    key = _cache_key(session, version_id)
+    cached = _published_cache.get(key)
     if cached is not None:
         return cached
     version = session.get(QuestionnaireVersion, version_id)
@@ -51,14 +58,17 @@ def published_definition(session: Session, version_id: int) -> QuestionnaireDefi
     definition = parse_definition(version.definition)
     if len(_published_cache) >= _CACHE_LIMIT:
         _published_cache.clear()
-    _published_cache[version_id] = definition
+    _published_cache[key] = definition
     return definition
 
 
 def definition_of(version: QuestionnaireVersion) -> QuestionnaireDefinition:
     """The parsed definition of any version."""
-    if version.status == "published" and version.id in _published_cache:
-        return _published_cache[version.id]
+    session = object_session(version)
+    if version.status == "published" and session is not None:
+        cached = _published_cache.get(_cache_key(session, version.id))
+        if cached is not None:
+            return cached
     return parse_definition(version.definition)
 
 

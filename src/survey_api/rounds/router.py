@@ -4,6 +4,7 @@ from fastapi import APIRouter, Path, Query
 
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
 from survey_api.exceptions import problem_responses
+from survey_api.ids import MAX_ID
 from survey_api.rounds import service
 from survey_api.rounds.schemas import (
     PERIOD_PATTERN,
@@ -13,7 +14,7 @@ from survey_api.rounds.schemas import (
 )
 
 router = APIRouter(prefix="/rounds", tags=["survey rounds"])
-RoundId = Annotated[int, Path(description="The survey round's id.")]
+RoundId = Annotated[int, Path(description="The survey round's id.", ge=1, le=MAX_ID)]
 
 
 @router.get(

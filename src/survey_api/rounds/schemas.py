@@ -1,7 +1,10 @@
-from datetime import date, datetime
+from datetime import date
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from survey_api.ids import Id
+from survey_api.timestamps import UtcDatetime
 
 PERIOD_PATTERN = r"^\d{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
 RoundStatus = Literal["scheduled", "open", "closed"]
@@ -27,12 +30,12 @@ class SurveyRoundCreate(BaseModel):
     )
 
     name: str = Field(min_length=1, max_length=200)
-    questionnaire_version_id: int = Field(description="A published questionnaire version's id.")
+    questionnaire_version_id: Id = Field(description="A published questionnaire version's id.")
     period: str = Field(
         pattern=PERIOD_PATTERN,
         description="YYYY, YYYY-H1/H2, YYYY-Q1..Q4 or YYYY-MM; sorts in time order per format.",
     )
-    area_ids: list[int] = Field(min_length=1, max_length=2000)
+    area_ids: list[Id] = Field(min_length=1, max_length=2000)
     open_date: date
     close_date: date
 
@@ -57,6 +60,6 @@ class SurveyRoundRead(BaseModel):
     area_ids: list[int]
     open_date: date
     close_date: date
-    closed_at: datetime | None
+    closed_at: UtcDatetime | None
     status: RoundStatus
     response_count: int
