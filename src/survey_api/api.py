@@ -9,7 +9,9 @@ from survey_api.invitations.router import router as invitations_router
 from survey_api.organisations.router import router as organisations_router
 from survey_api.questionnaires.router import router as questionnaires_router
 from survey_api.responses.router import router as responses_router
+from survey_api.results.router import router as results_router
 from survey_api.rounds.router import router as rounds_router
+from survey_api.web.letters import router as letters_router
 
 api_router = APIRouter(prefix="/api/v1")
 for router in (
@@ -19,6 +21,8 @@ for router in (
     rounds_router,
     invitations_router,
     responses_router,
+    results_router,
+    letters_router,
     interventions_router,
     exports_router,
 ):

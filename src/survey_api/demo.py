@@ -2,8 +2,8 @@
 
 The answers come from a simple latent model: each respondent has a feeling of safety drawn
 around their area's level; areas differ, everything improves slowly, and Hjällbo improves
-more after trygghetsvärdar start there, so trends, breakdowns and an intervention
-evaluation have something to show.
+more once trygghetsvärdar start there, shortly before the current round, so trends,
+breakdowns and an intervention evaluation have something to show.
 """
 
 import math
@@ -39,6 +39,7 @@ from survey_api.questionnaires.definition import (
     validate_answers,
 )
 from survey_api.rounds.service import today
+from survey_api.web.tokens import area_link
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,7 @@ def load_demo(session: Session, *, base_url: str) -> str:
         )
     rng = random.Random(20261127)
     definition = load_standard_definition()
-    org = organisations_service.create_organisation(
-        session, name="Demobostäder AB", slug="demo"
-    )
+    org = organisations_service.create_organisation(session, name="Demobostäder AB", slug="demo")
     _key, secret = auth_service.create_api_key(session, org, name="demo admin", role="admin")
     areas = _areas(session, org.id)
     version = _questionnaire(session, org.id, definition)
@@ -92,12 +91,17 @@ def load_demo(session: Session, *, base_url: str) -> str:
     rounds = []
     for offset in (2, 1, 0):
         rounds.append(_round(session, org.id, version.id, year - offset, areas, rng, definition))
-    _intervention(session, org.id, areas[TREATED_AREA], year - 1)
     current = rounds[-1]
+    _intervention(session, org.id, areas[TREATED_AREA], current.open_date - timedelta(days=14))
     settings = get_settings()
     codes = invitations_service.issue(
-        session, org.id, current.id, areas[TREATED_AREA].id, INVITATIONS_PER_AREA,
-        secret=settings.secret_key.get_secret_value(), base_url=base_url,
+        session,
+        org.id,
+        current.id,
+        areas[TREATED_AREA].id,
+        INVITATIONS_PER_AREA,
+        secret=settings.secret_key.get_secret_value(),
+        base_url=base_url,
     )
     session.flush()
     total = sum(len(areas) * RESPONDENTS_PER_AREA for _ in rounds)
@@ -107,7 +111,9 @@ def load_demo(session: Session, *, base_url: str) -> str:
         f"rounds, {total} responses.\n"
         f"Admin API key (shown once; store it): {secret}\n"
         f"Open round {current.id} ({current.period}). Invitation codes for Hjällbo:\n{sample}\n"
-        f"Area link for Hjällbo: {base_url.rstrip('/')}/r/{current.id}/{areas[TREATED_AREA].id}"
+        f"Area link for Hjällbo (for posters): "
+        f"{area_link(settings, current.id, areas[TREATED_AREA].id)}\n"
+        f"Tenant code page: {base_url.rstrip('/')}/code"
     )
 
 
@@ -116,16 +122,22 @@ def _areas(session: Session, organisation_id: int) -> dict[str, Area]:
     result = {}
     for a in DEMO_AREAS:
         area = Area(
-            organisation_id=organisation_id, code=a.code, name=a.name,
-            municipality_code=a.municipality_code, deso_code=a.deso_code, deso_version="2025",
+            organisation_id=organisation_id,
+            code=a.code,
+            name=a.name,
+            municipality_code=a.municipality_code,
+            deso_code=a.deso_code,
+            deso_version="2025",
             households=a.households,
         )
         session.add(area)
         session.flush()
         for y in range(year - 2, year + 1):
-            session.add(AreaClassification(
-                area_id=area.id, year=y, area_type=a.area_type, police_classification=a.police
-            ))
+            session.add(
+                AreaClassification(
+                    area_id=area.id, year=y, area_type=a.area_type, police_classification=a.police
+                )
+            )
         result[a.code] = area
     session.flush()
     return result
@@ -138,8 +150,11 @@ def _questionnaire(
     session.add(questionnaire)
     session.flush()
     version = QuestionnaireVersion(
-        questionnaire_id=questionnaire.id, number=1, status="published",
-        definition=definition.to_json(), published_at=utcnow(),
+        questionnaire_id=questionnaire.id,
+        number=1,
+        status="published",
+        definition=definition.to_json(),
+        published_at=utcnow(),
     )
     session.add(version)
     session.flush()
@@ -147,43 +162,61 @@ def _questionnaire(
 
 
 def _round(
-    session: Session, organisation_id: int, version_id: int, year: int, areas: dict[str, Area],
-    rng: random.Random, definition: QuestionnaireDefinition,
+    session: Session,
+    organisation_id: int,
+    version_id: int,
+    year: int,
+    areas: dict[str, Area],
+    rng: random.Random,
+    definition: QuestionnaireDefinition,
 ) -> SurveyRound:
     current = year == today().year
     open_date = today() - timedelta(days=30) if current else date(year, 3, 1)
     close_date = today() + timedelta(days=60) if current else date(year, 4, 30)
     survey_round = SurveyRound(
-        organisation_id=organisation_id, questionnaire_version_id=version_id,
-        name=f"Trygghetsmätning {year}", period=str(year), open_date=open_date,
+        organisation_id=organisation_id,
+        questionnaire_version_id=version_id,
+        name=f"Trygghetsmätning {year}",
+        period=str(year),
+        open_date=open_date,
         close_date=close_date,
     )
     session.add(survey_round)
     session.flush()
-    session.add_all(SurveyRoundArea(survey_round_id=survey_round.id, area_id=a.id)
-                    for a in areas.values())
+    session.add_all(
+        SurveyRoundArea(survey_round_id=survey_round.id, area_id=a.id) for a in areas.values()
+    )
     rows = []
     age = today().year - year
     for demo_area in DEMO_AREAS:
         level = demo_area.safety + 0.06 * (2 - age)
-        if demo_area.code == TREATED_AREA and age <= 1:
-            level += 0.35 if age == 1 else 0.5
+        if demo_area.code == TREATED_AREA and age == 0:
+            level += 0.55  # trygghetsvärdar started shortly before the current round
         for _ in range(RESPONDENTS_PER_AREA):
             answers = _answers(definition, level + rng.gauss(0, 1), rng)
-            rows.append({
-                "survey_round_id": survey_round.id, "area_id": areas[demo_area.code].id,
-                "language": _pick(LANGUAGES, rng), "channel": _pick(CHANNELS, rng),
-                "submitted_date": min(close_date, open_date + timedelta(days=rng.randrange(40))),
-                "answers": answers,
-            })
+            rows.append(
+                {
+                    "survey_round_id": survey_round.id,
+                    "area_id": areas[demo_area.code].id,
+                    "language": _pick(LANGUAGES, rng),
+                    "channel": _pick(CHANNELS, rng),
+                    "submitted_date": min(
+                        close_date, open_date + timedelta(days=rng.randrange(40))
+                    ),
+                    "answers": answers,
+                }
+            )
     session.execute(insert(Response), rows)
     return survey_round
 
 
-def _intervention(session: Session, organisation_id: int, area: Area, year: int) -> None:
+def _intervention(session: Session, organisation_id: int, area: Area, start: date) -> None:
     intervention = Intervention(
-        organisation_id=organisation_id, name="Trygghetsvärdar i Hjällbo",
-        category="trygghetsvardar", start_date=date(year, 1, 15), cost_sek=1_800_000,
+        organisation_id=organisation_id,
+        name="Trygghetsvärdar i Hjällbo",
+        category="trygghetsvardar",
+        start_date=start,
+        cost_sek=1_800_000,
         description="Två trygghetsvärdar kvällar och helger, i samverkan med polisen.",
     )
     session.add(intervention)

@@ -87,6 +87,9 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/api/v1/interventions/{intervention_id}"): lambda ids: {},
     ("PATCH", "/api/v1/interventions/{intervention_id}"): lambda ids: {"json": {"name": "Kapad"}},
     ("DELETE", "/api/v1/interventions/{intervention_id}"): lambda ids: {},
+    ("GET", "/api/v1/interventions/{intervention_id}/evaluation"): lambda ids: {
+        "params": {"indicator": "andel_otrygga_kvall"}
+    },
 }
 
 

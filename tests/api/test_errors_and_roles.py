@@ -276,6 +276,7 @@ ROLE_RULES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/interventions/{intervention_id}"): ALL,
     ("PATCH", "/api/v1/interventions/{intervention_id}"): DEFINERS,
     ("DELETE", "/api/v1/interventions/{intervention_id}"): DEFINERS,
+    ("GET", "/api/v1/interventions/{intervention_id}/evaluation"): ALL,
 }
 
 

@@ -78,6 +78,26 @@ def test_hidden_groups_summing_to_zero_are_protected() -> None:
     assert suppress_breakdown(52, groups, 10) == {"a", "b", "d"}
 
 
+def test_hidden_groups_summing_below_minimum_are_protected() -> None:
+    # 65–79 (0) and 80+ (2) hidden: total − shown = 2 would publish their union as a cell of 2
+    # (and, with 65–79 empty, the 80+ group itself), so one more group is hidden.
+    groups = {"16-64": 40, "65-79": 0, "80+": 2, "not_answered": 14}
+    assert suppress_breakdown(56, groups, 10) == {"65-79", "80+", "not_answered"}
+
+
+def test_differencing_never_yields_a_small_aggregate() -> None:
+    rng = random.Random(99)
+    for _ in range(3000):
+        groups = {
+            f"g{i}": rng.choice([0, rng.randint(0, 12), rng.randint(0, 60)])
+            for i in range(rng.randint(2, 7))
+        }
+        total = sum(groups.values())
+        hidden = suppress_breakdown(total, groups, 10)
+        if hidden and total >= 10:
+            assert sum(groups[key] for key in hidden) >= 10
+
+
 def test_suppressed_decision_same_whatever_true_small_n() -> None:
     # Hidden groups' pattern depends only on which groups are small, not on their values.
     patterns = {frozenset(suppress_breakdown(40 + k, {"a": k, "b": 40}, 10)) for k in range(1, 10)}

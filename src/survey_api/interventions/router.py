@@ -3,15 +3,18 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
-from survey_api.exceptions import problem_responses
+from survey_api.exceptions import ValidationFailed, problem_responses
 from survey_api.ids import MAX_ID
-from survey_api.interventions import service
+from survey_api.interventions import evaluation, service
+from survey_api.interventions.evaluation_schemas import InterventionEvaluation
 from survey_api.interventions.schemas import (
     CATEGORY_PATTERN,
     InterventionCreate,
     InterventionRead,
     InterventionUpdate,
 )
+from survey_api.results.service import Target
+from survey_api.rounds.schemas import PERIOD_PATTERN
 
 router = APIRouter(prefix="/interventions", tags=["interventions"])
 InterventionId = Annotated[int, Path(description="The intervention's id.", ge=1, le=MAX_ID)]
@@ -99,3 +102,48 @@ def delete_intervention(
     """Delete an intervention."""
     service.delete_intervention(session, principal.organisation_id, intervention_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/{intervention_id}/evaluation",
+    operation_id="evaluate_intervention",
+    response_model=InterventionEvaluation,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def evaluate_intervention(
+    intervention_id: InterventionId,
+    principal: AnyRole,
+    session: SessionDep,
+    indicator: Annotated[str | None, Query(description="A named indicator's key.")] = None,
+    item: Annotated[
+        str | None, Query(description="An item whose favourable share is evaluated.")
+    ] = None,
+    comparison_area_id: Annotated[
+        list[Annotated[int, Query(ge=1, le=MAX_ID)]] | None,
+        Query(
+            description="Comparison areas (repeat the parameter); default: the "
+            "organisation's areas of the same area type without an intervention of the same "
+            "category."
+        ),
+    ] = None,
+    after_period: Annotated[
+        str | None,
+        Query(pattern=PERIOD_PATTERN, description="Default: the latest round after the start."),
+    ] = None,
+) -> InterventionEvaluation:
+    """Difference-in-differences for an indicator: the four cells with their n, the estimate
+    and its 95 % interval, the pre-trend, the comparison areas used, and why it is not proof."""
+    if (indicator is None) == (item is None):
+        raise ValidationFailed(
+            "give exactly one of indicator and item",
+            errors=[{"loc": ["query", "indicator"], "msg": "indicator or item", "type": "target"}],
+        )
+    target = Target("indicator", indicator) if indicator else Target("item", item or "")
+    return evaluation.evaluate(
+        session,
+        principal.organisation_id,
+        intervention_id,
+        target=target,
+        comparison_area_ids=comparison_area_id,
+        after_period=after_period,
+    )

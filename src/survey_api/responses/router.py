@@ -6,11 +6,12 @@ from fastapi import Response as HTTPResponse
 from survey_api.auth.dependencies import SessionDep, Uploader
 from survey_api.config import Settings
 from survey_api.exceptions import problem_responses
+from survey_api.ids import MAX_ID
 from survey_api.responses import service
 from survey_api.responses.schemas import BulkReceipt, BulkUpload, ResponseReceipt, ResponseSubmit
 
 router = APIRouter(prefix="/rounds/{round_id}/responses", tags=["responses"])
-RoundId = Annotated[int, Path(description="The survey round's id.")]
+RoundId = Annotated[int, Path(description="The survey round's id.", ge=1, le=MAX_ID)]
 
 
 @router.post(

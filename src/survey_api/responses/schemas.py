@@ -3,6 +3,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from survey_api.ids import Id
+
 Channel = Literal["web", "paper", "phone"]
 
 _ANSWERS_EXAMPLE: dict[str, Any] = {
@@ -27,7 +29,7 @@ class ResponseSubmit(BaseModel):
         },
     )
 
-    area_id: int | None = Field(
+    area_id: Id | None = Field(
         default=None, description="The area answered for; implied by `invitation_code`."
     )
     invitation_code: str | None = Field(
@@ -49,7 +51,7 @@ class BulkResponse(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    area_id: int
+    area_id: Id
     language: str = Field(min_length=2, max_length=8)
     channel: Literal["paper", "phone"]
     answers: dict[str, Any]

@@ -11,12 +11,13 @@ rather than inventing a figure.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats  # type: ignore[import-untyped]
+from scipy import stats
 
 __all__ = [
     "LOW_PRECISION_HALF_WIDTH",
@@ -216,6 +217,9 @@ def wilson(x: int, n: int) -> ShareEstimate:
 # --------------------------------------------------------------------------------------------
 
 
+# Cached: SciPy's ppf costs ~50–150 µs a call and a whole round needs one per area × item (and
+# more for pooled groups), which alone would take most of the O(cells) results budget.
+@functools.lru_cache(maxsize=8192)
 def t_quantile(df: int, q: float = 0.975) -> float:
     """Quantile of Student's t distribution (SciPy), as a plain float."""
     return float(stats.t.ppf(q, df))

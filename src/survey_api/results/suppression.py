@@ -64,14 +64,17 @@ def suppress_breakdown(total_n: int, group_ns: Mapping[K, int], min_cell: int | 
        * exactly one group is hidden: its n *is* that difference. A lone hidden group with
          n == 0 is just as derivable (as 0), and since a suppressed cell must look the same
          whatever its n, it gets the same treatment; or
-       * the hidden groups add up to 0: counts are non-negative, so each of them is then known
-         to be 0.
+       * the hidden groups add up to less than the minimum: total − Σ(shown) then publishes
+         their union as a small cell (its n and, option by option, its distribution), and a
+         hidden group whose companions are empty (0 included) is disclosed outright. A sum of 0
+         is the extreme case: counts are non-negative, so each hidden group is known to be 0.
 
        In either case the smallest shown group is hidden as well (ties broken by position in
-       ``group_ns``). That group has n >= minimum > 0, so one secondary group always suffices.
+       ``group_ns``). That group has n >= minimum, so one secondary group always suffices.
 
-    With two or more hidden groups and a positive sum only their *sum* can be derived, not any
-    single group; that is the accepted level of protection (standard secondary suppression).
+    With two or more hidden groups adding up to at least the minimum, only their *sum* can be
+    derived, and that sum is itself a publishable cell; that is the accepted level of
+    protection (standard secondary suppression).
     The rule protects one breakdown against its own total; combining several breakdowns of the
     same total, or bounds reasoning beyond non-negativity, is not covered.
     """
@@ -82,7 +85,7 @@ def suppress_breakdown(total_n: int, group_ns: Mapping[K, int], min_cell: int | 
         return set(group_ns)
 
     hidden = {key for key, n in group_ns.items() if n < minimum}
-    while hidden and (len(hidden) == 1 or sum(group_ns[key] for key in hidden) == 0):
+    while hidden and (len(hidden) == 1 or sum(group_ns[key] for key in hidden) < minimum):
         shown = [
             (n, position, key)
             for position, (key, n) in enumerate(group_ns.items())

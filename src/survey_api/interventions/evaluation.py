@@ -1,0 +1,243 @@
+"""Difference-in-differences evaluation of an intervention (DESIGN.md, Intervention effect).
+
+Treated areas are the intervention's; comparison areas are chosen by the caller or, by
+default, the organisation's areas of the same area type with no intervention of the same
+category. Before = the last round that closed before the start; after = the latest round
+that opened on or after the start (or the one asked for). Each side is a household-weighted
+pooled share over the areas whose cells are shown, so suppression holds here too.
+"""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey_api.areas import service as areas_service
+from survey_api.exceptions import Conflict, NotFound, ValidationFailed
+from survey_api.interventions import service as interventions_service
+from survey_api.interventions.evaluation_schemas import (
+    CAVEAT_EN,
+    CAVEAT_SV,
+    Estimate,
+    EvaluationCell,
+    InterventionEvaluation,
+    PreTrend,
+)
+from survey_api.models import (
+    Area,
+    AreaClassification,
+    Intervention,
+    InterventionArea,
+    SurveyRound,
+)
+from survey_api.questionnaires import service as questionnaires_service
+from survey_api.results import queries as results_queries
+from survey_api.results import service as results_service
+from survey_api.results.service import Target
+from survey_api.results.statistics import DiD, PooledShare, difference_in_differences
+
+
+def evaluate(
+    session: Session,
+    organisation_id: int,
+    intervention_id: int,
+    *,
+    target: Target,
+    comparison_area_ids: Sequence[int] | None = None,
+    after_period: str | None = None,
+) -> InterventionEvaluation:
+    """The four cells, the DiD estimate with its interval, the pre-trend and the caveat."""
+    intervention = interventions_service.get_intervention(session, organisation_id, intervention_id)
+    treated = interventions_service.area_ids_of(session, [intervention.id])[intervention.id]
+    if comparison_area_ids:
+        areas_service.areas_by_ids(session, organisation_id, comparison_area_ids)
+        comparison = sorted(set(comparison_area_ids) - set(treated))
+        rule = "chosen by the caller"
+    else:
+        comparison, rule = _default_comparison(session, organisation_id, intervention, treated)
+    if not comparison:
+        raise Conflict(
+            "no comparison areas: choose some with comparison_area_id, or register areas of the "
+            "same area type without an intervention of this category"
+        )
+    rounds = _comparable_rounds(session, organisation_id, target)
+    before = [r for r in rounds if r.close_date < intervention.start_date]
+    after = [r for r in rounds if r.open_date >= intervention.start_date]
+    if after_period is not None:
+        after = [r for r in after if r.period == after_period]
+    if not before or not after:
+        raise Conflict(
+            f"an evaluation needs a round that closed before {intervention.start_date} and one "
+            f"that opened on or after it with {target.kind} '{target.key}'"
+            + ("" if after_period is None else f" (after period {after_period})")
+        )
+    b, a = before[-1], after[-1]
+    cells: list[EvaluationCell] = []
+    shares: dict[tuple[str, int], PooledShare | None] = {}
+    for survey_round, when in [*((r, "earlier") for r in before[:-1]), (b, "before"), (a, "after")]:
+        data = results_service.load_round(
+            session,
+            organisation_id,
+            survey_round.id,
+            measure_keys=_measure_keys(target, survey_round, session),
+        )
+        round_areas = {area.id for area in data.areas}
+        for role, ids in (("treated", treated), ("comparison", comparison)):
+            pooled = results_service.pooled_share_of(
+                data, [i for i in ids if i in round_areas], target
+            )
+            shares[(role, survey_round.id)] = pooled.share
+            cells.append(_cell(role, when, survey_round, pooled))
+    did = _did(shares, b.id, a.id)
+    pre_trend = [
+        PreTrend(from_period=p.period, to_period=q.period, estimate=_did(shares, p.id, q.id))
+        for p, q in zip(before, before[1:], strict=False)
+    ]
+    return InterventionEvaluation(
+        intervention_id=intervention.id,
+        target="indicator" if target.kind == "indicator" else "item",
+        key=target.key,
+        treated_area_ids=treated,
+        comparison_area_ids=comparison,
+        comparison_rule=rule,
+        before_period=b.period,
+        after_period=a.period,
+        cells=cells,
+        did=did,
+        pre_trend=pre_trend,
+        interpretation=_interpretation(did, target),
+        caveat={"sv": CAVEAT_SV, "en": CAVEAT_EN},
+    )
+
+
+def _measure_keys(target: Target, survey_round: SurveyRound, session: Session) -> set[str]:
+    definition = questionnaires_service.published_definition(
+        session, survey_round.questionnaire_version_id
+    )
+    if target.kind == "indicator":
+        indicator = next(i for i in definition.indicators if i.key == target.key)
+        return {target.key, indicator.item}
+    return {target.key}
+
+
+def _comparable_rounds(session: Session, organisation_id: int, target: Target) -> list[SurveyRound]:
+    """Rounds with the target whose definition matches the latest one's (one series)."""
+    rounds = [
+        (r, questionnaires_service.published_definition(session, r.questionnaire_version_id))
+        for r in results_queries.rounds_of_organisation(session, organisation_id)
+    ]
+    relevant = [(r, d) for r, d in rounds if target.present_in(d)]
+    if not relevant:
+        raise NotFound(f"no survey round of yours has {target.kind} '{target.key}'")
+    if target.kind == "item":
+        item = relevant[-1][1].item(target.key)
+        if not item.favourable:
+            raise ValidationFailed(
+                f"item '{target.key}' has no favourable codes, so it has no share to evaluate",
+                errors=[{"loc": ["query", "item"], "msg": "no favourable codes", "type": "item"}],
+            )
+    signature = results_service.target_signature(relevant[-1][1], target)
+    return [r for r, d in relevant if results_service.target_signature(d, target) == signature]
+
+
+def _default_comparison(
+    session: Session, organisation_id: int, intervention: Intervention, treated: Sequence[int]
+) -> tuple[list[int], str]:
+    year = intervention.start_date.year
+    types = _area_types(session, organisation_id, year)
+    treated_types: set[int] = {t for a in treated if (t := types.get(a)) is not None}
+    same_category = set(
+        session.scalars(
+            select(InterventionArea.area_id)
+            .join(Intervention, Intervention.id == InterventionArea.intervention_id)
+            .where(
+                Intervention.organisation_id == organisation_id,
+                Intervention.category == intervention.category,
+            )
+        )
+    )
+    comparison = sorted(
+        a
+        for a, t in types.items()
+        if t is not None and t in treated_types and a not in same_category
+    )
+    kinds = ", ".join(str(t) for t in sorted(treated_types)) or "unknown"
+    return comparison, (
+        f"the organisation's areas of area type {kinds} (as classified for {year} or the latest "
+        f"earlier year) with no intervention of category '{intervention.category}'"
+    )
+
+
+def _area_types(session: Session, organisation_id: int, year: int) -> dict[int, int | None]:
+    """Each area's area type for `year`, else the latest earlier classification."""
+    rows = session.execute(
+        select(Area.id, AreaClassification.year, AreaClassification.area_type)
+        .outerjoin(AreaClassification, AreaClassification.area_id == Area.id)
+        .where(Area.organisation_id == organisation_id)
+        .order_by(Area.id, AreaClassification.year)
+    )
+    types: dict[int, int | None] = {}
+    for area_id, class_year, area_type in rows:
+        types.setdefault(area_id, None)
+        if class_year is not None and class_year <= year:
+            types[area_id] = area_type
+    return types
+
+
+def _cell(
+    role: str, when: str, survey_round: SurveyRound, pooled: results_service.PooledShareResult
+) -> EvaluationCell:
+    share = pooled.share
+    return EvaluationCell.model_validate(
+        {
+            "role": role,
+            "when": when,
+            "survey_round_id": survey_round.id,
+            "period": survey_round.period,
+            "suppressed": share is None,
+            "n": None if share is None else share.n,
+            "areas_used": pooled.used,
+            "p": None if share is None else share.p,
+            "low": None if share is None else share.low,
+            "high": None if share is None else share.high,
+            "weighting": None if share is None else share.weighting,
+            "note": pooled.note,
+        }
+    )
+
+
+def _did(
+    shares: dict[tuple[str, int], PooledShare | None], before_id: int, after_id: int
+) -> Estimate | None:
+    cells = [
+        shares.get((role, r)) for role in ("treated", "comparison") for r in (before_id, after_id)
+    ]
+    if any(c is None for c in cells):
+        return None
+    tb, ta, cb, ca = cells
+    assert tb and ta and cb and ca
+    result: DiD = difference_in_differences(tb, ta, cb, ca)
+    return Estimate(
+        estimate=result.estimate,
+        se=result.se,
+        low=result.low,
+        high=result.high,
+        significant=result.significant,
+    )
+
+
+def _interpretation(did: Estimate | None, target: Target) -> str:
+    if did is None:
+        return "Too few answers in at least one of the four cells: no estimate is shown."
+    what = "share" if target.kind == "indicator" else "favourable share"
+    direction = "rose" if did.estimate > 0 else "fell"
+    points = abs(did.estimate) * 100
+    verdict = (
+        "The interval excludes 0."
+        if did.significant
+        else "The interval includes 0: the data are consistent with no difference."
+    )
+    return (
+        f"Relative to the comparison areas, the {what} in the treated areas {direction} by "
+        f"{points:.1f} percentage points ({did.low * 100:+.1f} to {did.high * 100:+.1f}). {verdict}"
+    )

@@ -1,0 +1,71 @@
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+CAVEAT_SV = (
+    "Skillnad-i-skillnader visar om utvecklingen i insatsområdena skilde sig från "
+    "jämförelseområdena. Det är inte ett bevis för att insatsen orsakade skillnaden: "
+    "regression mot medelvärdet, förflyttning av problem till andra områden och andra "
+    "förändringar under samma tid kan ge samma mönster."
+)
+CAVEAT_EN = (
+    "Difference-in-differences shows whether the treated areas developed differently from the "
+    "comparison areas. It is not proof that the intervention caused the difference: regression "
+    "to the mean, displacement of problems to other areas and other changes at the same time "
+    "can produce the same pattern."
+)
+
+
+class EvaluationCell(BaseModel):
+    """A pooled share of the treated or comparison areas in one round (null if suppressed)."""
+
+    role: Literal["treated", "comparison"]
+    when: Literal["before", "after", "earlier"]
+    survey_round_id: int
+    period: str
+    suppressed: bool
+    n: int | None = Field(description="Respondents in the pooled areas (valid base).")
+    areas_used: list[int] = Field(description="Areas whose cells were shown and pooled.")
+    p: float | None
+    low: float | None
+    high: float | None
+    weighting: Literal["households", "unweighted"] | None
+    note: str | None
+
+
+class Estimate(BaseModel):
+    """A difference-in-differences with its 95 % interval."""
+
+    estimate: float = Field(description="(p_T,after − p_T,before) − (p_C,after − p_C,before).")
+    se: float
+    low: float
+    high: float
+    significant: bool = Field(description="The interval excludes 0.")
+
+
+class PreTrend(BaseModel):
+    """The same comparison over two rounds before the start: it should be near 0."""
+
+    from_period: str
+    to_period: str
+    estimate: Estimate | None = Field(description="Null when a cell is suppressed.")
+
+
+class InterventionEvaluation(BaseModel):
+    """Did the treated areas change differently from comparable areas?"""
+
+    intervention_id: int
+    target: Literal["indicator", "item"]
+    key: str = Field(description="The indicator key, or the item whose favourable share is used.")
+    treated_area_ids: list[int]
+    comparison_area_ids: list[int]
+    comparison_rule: str = Field(description="How the comparison areas were chosen.")
+    before_period: str
+    after_period: str
+    cells: list[EvaluationCell]
+    did: Estimate | None = Field(description="Null when any of the four cells is suppressed.")
+    pre_trend: list[PreTrend] = Field(
+        description="Placebo comparisons between earlier rounds (when two or more exist)."
+    )
+    interpretation: str
+    caveat: dict[str, str] = Field(description="In Swedish and English: why this is not proof.")

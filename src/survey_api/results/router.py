@@ -1,0 +1,118 @@
+"""Results routes: a round's figures and a series across rounds."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import StringConstraints
+
+from survey_api.auth.dependencies import AnyRole, SessionDep
+from survey_api.exceptions import problem_responses
+from survey_api.results import service
+from survey_api.results.schemas import RoundResults, TrendSeries
+
+router = APIRouter(tags=["results"])
+
+KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+
+
+@router.get(
+    "/rounds/{round_id}/results",
+    operation_id="get_round_results",
+    response_model=RoundResults,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_round_results(
+    round_id: Annotated[int, Path(description="The survey round's id.")],
+    principal: AnyRole,
+    session: SessionDep,
+    area_id: Annotated[
+        list[int] | None,
+        Query(description="Only these areas (repeat the parameter for several)."),
+    ] = None,
+    item: Annotated[
+        list[Key] | None,
+        Query(
+            description="Only these items (repeatable). With none of item, indicator and "
+            "index, everything is returned.",
+        ),
+    ] = None,
+    indicator: Annotated[
+        list[Key] | None,
+        Query(description="Only these named indicators (repeatable)."),
+    ] = None,
+    index: Annotated[
+        list[Key] | None,
+        Query(description="Only these composite indices (repeatable)."),
+    ] = None,
+    by: Annotated[
+        str | None,
+        Query(
+            description="A background item key (e.g. aldersgrupp): adds a breakdown per area, "
+            "with groups for each code and -1 (not answered), suppressed so that no hidden "
+            "group can be derived.",
+            pattern=KEY_PATTERN,
+        ),
+    ] = None,
+) -> Response:
+    """A whole round's results per area × item, with indicators, indices and pooled groups.
+
+    Per cell: valid n, non-substantive count, distribution, favourable share (Wilson 95 %),
+    mean and 0–100 index (t-interval). Cells with a valid n below the organisation's minimum
+    show only `suppressed: true`. `as_of`: every response committed before it is included.
+    """
+    return Response(
+        service.round_results_json(
+            session,
+            principal.organisation_id,
+            round_id,
+            area_ids=area_id,
+            items=item,
+            indicators=indicator,
+            indices=index,
+            by=by,
+        ),
+        media_type="application/json",
+    )
+
+
+@router.get(
+    "/results/trends",
+    operation_id="get_trends",
+    response_model=TrendSeries,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_trends(
+    principal: AnyRole,
+    session: SessionDep,
+    area_id: Annotated[int | None, Query(description="An area's series.")] = None,
+    group: Annotated[
+        str | None,
+        Query(
+            description="A group's series: organisation, area_type:<1-5> or police:<none|"
+            "utsatt|risk|sarskilt_utsatt> (classification of each round's year).",
+            pattern=r"^(organisation|area_type:[1-5]|police:[a-z_]+)$",
+        ),
+    ] = None,
+    item: Annotated[
+        str | None,
+        Query(
+            description="An item: its favourable share, else its 0–100 index, else its mean.",
+            pattern=KEY_PATTERN,
+        ),
+    ] = None,
+    indicator: Annotated[
+        str | None, Query(description="A named indicator's share.", pattern=KEY_PATTERN)
+    ] = None,
+    index: Annotated[
+        str | None, Query(description="A composite index (0–100).", pattern=KEY_PATTERN)
+    ] = None,
+) -> TrendSeries:
+    """An area's or group's series across periods for an item, indicator or index.
+
+    Each point has n, the estimate and its 95 % interval (hidden when suppressed) and the
+    change against the previous point with `significant`. The series breaks where the
+    questionnaire versions are not comparable; `breaks` says why.
+    """
+    target = service.target_of(item=item, indicator=indicator, index=index)
+    return service.trend(session, principal.organisation_id, target, area_id=area_id, group=group)

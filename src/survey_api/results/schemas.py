@@ -1,0 +1,318 @@
+"""Results payloads.
+
+Suppression (DESIGN.md, Privacy) is built into the shapes: every cell has ``suppressed`` and
+every figure of a cell is nullable. A suppressed cell carries ``suppressed: true`` and null in
+every other field, so it serialises identically whatever its true n (0 included).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Weighting = Literal["households", "unweighted"]
+TargetKind = Literal["item", "indicator", "index"]
+Statistic = Literal["favourable_share", "item_index", "mean", "indicator_share", "composite_index"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+class ShareFigure(_Out):
+    """A share p = x / n of the valid base with its Wilson 95 % interval."""
+
+    x: int = Field(description="Respondents in the set of codes.")
+    p: float = Field(description="The share, 0–1.")
+    low: float
+    high: float
+    low_precision: bool = Field(description="The interval's half-width exceeds 10 points.")
+
+
+class MeanFigure(_Out):
+    """Mean score over valid answers with its t-interval (sample SD)."""
+
+    mean: float
+    sd: float | None
+    low: float | None
+    high: float | None
+
+
+class IndexFigure(_Out):
+    """A 0–100 index with its (transformed) 95 % interval."""
+
+    index: float
+    low: float | None
+    high: float | None
+
+
+class OptionFigure(_Out):
+    """One option's count; its share of the valid base n (null for non-substantive options,
+    which are excluded from every share)."""
+
+    code: int
+    substantive: bool
+    count: int
+    share: float | None
+
+
+class PooledShareFigure(_Out):
+    """A share pooled over areas: household-weighted (normal interval) or unweighted (Wilson)."""
+
+    p: float
+    low: float
+    high: float
+    low_precision: bool = Field(description="The interval's half-width exceeds 10 points.")
+
+
+class PooledMeanFigure(_Out):
+    """A mean score pooled over areas with its 95 % interval."""
+
+    mean: float
+    low: float | None
+    high: float | None
+
+
+# --- cells ------------------------------------------------------------------------------------
+
+
+class ItemCell(_Out):
+    """An item's figures in one cell; all null except ``suppressed`` when suppressed."""
+
+    suppressed: bool
+    n: int | None = Field(description="Valid base: respondents with a substantive answer.")
+    non_substantive: int | None = Field(description="Answers such as 'Vet inte', not in n.")
+    distribution: list[OptionFigure] | None
+    favourable: ShareFigure | None = Field(
+        description="Share of n in the item's favourable codes; null if it has none."
+    )
+    mean: MeanFigure | None = Field(description="Mean score; null for unscored items.")
+    index: IndexFigure | None = Field(
+        description="100·(mean − min score)/(max score − min score); null for unscored items."
+    )
+
+
+class ItemGroup(ItemCell):
+    """An item's figures in one breakdown group."""
+
+    code: int = Field(description="The background item's answer code; -1 = not answered.")
+
+
+class ItemResult(ItemCell):
+    """An item's figures in an area, with its breakdown when ``by`` was given."""
+
+    key: str
+    kind: str
+    breakdown: list[ItemGroup] | None
+
+
+class IndicatorCell(_Out):
+    """A named indicator in one cell."""
+
+    suppressed: bool
+    n: int | None = Field(description="The valid base of the indicator's item.")
+    share: ShareFigure | None
+
+
+class IndicatorGroup(IndicatorCell):
+    """An indicator in one breakdown group."""
+
+    code: int = Field(description="The background item's answer code; -1 = not answered.")
+
+
+class IndicatorResult(IndicatorCell):
+    """A named indicator in an area."""
+
+    key: str
+    item: str
+    codes: list[int]
+    breakdown: list[IndicatorGroup] | None
+
+
+class CompositeCell(_Out):
+    """A composite index in one cell."""
+
+    suppressed: bool
+    n: int | None = Field(
+        description="Respondents who answered at least half of the index's components."
+    )
+    index: IndexFigure | None
+
+
+class CompositeGroup(CompositeCell):
+    """A composite index in one breakdown group."""
+
+    code: int = Field(description="The background item's answer code; -1 = not answered.")
+
+
+class CompositeResult(CompositeCell):
+    """A composite index in an area."""
+
+    key: str
+    orientation: str
+    breakdown: list[CompositeGroup] | None
+
+
+class ResponseFigures(_Out):
+    """Responses and the response rate of an area (suppressed like any cell)."""
+
+    suppressed: bool
+    responses: int | None
+    invitations_issued: int
+    households: int | None
+    response_rate: float | None = Field(
+        description="Responses / invitations issued, or / households when none were issued."
+    )
+    rate_base: Literal["invitations", "households"] | None
+
+
+class AreaResults(_Out):
+    """Every figure of one area in a round."""
+
+    area_id: int
+    code: str
+    name: str
+    households: int | None
+    area_type: int | None = Field(description="Area type 1–5 for the round's year.")
+    police_classification: str | None
+    classification_year: int | None = Field(
+        description="The classification year used: the round's year, else the latest earlier."
+    )
+    responses: ResponseFigures
+    items: list[ItemResult]
+    indicators: list[IndicatorResult]
+    indices: list[CompositeResult]
+
+
+class PooledCell(_Out):
+    """Common fields of a pooled cell."""
+
+    suppressed: bool
+    n: int | None = Field(description="Respondents over the pooled areas.")
+    areas: int | None = Field(description="Number of areas pooled.")
+    weighting: Weighting | None
+    note: str | None = Field(description="Why weighting fell back, or which areas are left out.")
+
+
+class PooledItemResult(PooledCell):
+    """An item pooled over a group of areas."""
+
+    key: str
+    kind: str
+    favourable: PooledShareFigure | None
+    mean: PooledMeanFigure | None
+    index: IndexFigure | None
+
+
+class PooledIndicatorResult(PooledCell):
+    """An indicator pooled over a group of areas."""
+
+    key: str
+    item: str
+    share: PooledShareFigure | None
+
+
+class PooledCompositeResult(PooledCell):
+    """A composite index pooled over a group of areas."""
+
+    key: str
+    orientation: str
+    index: IndexFigure | None
+
+
+class PooledGroup(_Out):
+    """A group of the round's areas: the organisation, an area type or a police class."""
+
+    group: str = Field(
+        description="'organisation', 'area_type:<1-5>' or 'police:<classification>'; "
+        "the same spelling as /results/trends?group=."
+    )
+    kind: Literal["organisation", "area_type", "police"]
+    value: str | None
+    area_ids: list[int]
+    items: list[PooledItemResult]
+    indicators: list[PooledIndicatorResult]
+    indices: list[PooledCompositeResult]
+
+
+class RoundResults(_Out):
+    """A whole round's results."""
+
+    survey_round_id: int
+    name: str
+    period: str
+    questionnaire_version_id: int
+    as_of: datetime = Field(description="Every response committed before this instant is included.")
+    min_cell_size: int = Field(description="Cells with a smaller valid n are suppressed.")
+    by: str | None = Field(description="The background item of the breakdowns, if any.")
+    breakdown_codes: list[int] | None = Field(
+        description="The breakdown groups in order: the item's codes, then -1 (not answered)."
+    )
+    areas: list[AreaResults]
+    pooled: list[PooledGroup]
+    method: str = Field(description="How pooled groups and suppression work, in brief.")
+
+
+# --- trends -----------------------------------------------------------------------------------
+
+
+class ChangeFigure(_Out):
+    """Change against the previous point of the series, with its 95 % interval."""
+
+    delta: float
+    low: float
+    high: float
+    significant: bool = Field(description="The interval excludes 0.")
+    method: Literal["newcombe", "normal", "welch"]
+
+
+class TrendPoint(_Out):
+    """One round of a series; figures null when suppressed."""
+
+    survey_round_id: int
+    period: str
+    questionnaire_version_id: int
+    segment: int = Field(
+        description="Points in the same segment are comparable; a break starts a new one."
+    )
+    statistic: Statistic
+    suppressed: bool
+    n: int | None
+    estimate: float | None = Field(description="A share 0–1, or an index 0–100, or a mean.")
+    low: float | None
+    high: float | None
+    low_precision: bool | None
+    areas: int | None = Field(description="Areas pooled (groups only).")
+    weighting: Weighting | None
+    note: str | None
+    change: ChangeFigure | None = Field(
+        description="Against the previous point; null at the start of a segment or when either "
+        "point is suppressed."
+    )
+
+
+class TrendBreak(_Out):
+    """Where a series breaks, and why."""
+
+    survey_round_id: int
+    period: str
+    reason: str
+
+
+class TrendSeries(_Out):
+    """A series across the organisation's rounds, ordered by period."""
+
+    area_id: int | None
+    group: str | None
+    target: TargetKind
+    key: str
+    as_of: datetime = Field(description="The earliest as_of of the rounds in the series.")
+    min_cell_size: int
+    points: list[TrendPoint]
+    breaks: list[TrendBreak]
+    method: str

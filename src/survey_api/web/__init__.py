@@ -1,0 +1,1 @@
+"""The tenant web form: server-rendered, multilingual, anonymous (see README.md here)."""

@@ -1,0 +1,111 @@
+"""Playwright driving Debian's Chromium (/usr/bin/chromium), on the SQLite leg only.
+
+The browser checks rendering, keyboard use and accessibility, which do not depend on the
+database; the PostgreSQL leg of these tests is deselected to keep the run short (the HTTP tests
+in tests/web cover both databases). Missing Chromium or Playwright skips them with a how-to,
+except under CI=true, where it fails: CI must run them.
+"""
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+from tests.conftest import in_ci
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOW_TO = (
+    "browser tests need Chromium and Playwright for Python: `apt-get install -y chromium` and "
+    "`pip install playwright axe-playwright-python` (no `playwright install`: the tests use "
+    "/usr/bin/chromium)"
+)
+REPO = Path(__file__).resolve().parents[3]
+ARTIFACTS = REPO / "test-artifacts" / "web"
+DOCS = REPO / "docs"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    postgres = [
+        item
+        for item in items
+        if here in Path(str(item.fspath)).parents
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("database_url") == "postgres"
+    ]
+    if postgres:
+        config.hook.pytest_deselected(items=postgres)
+        items[:] = [item for item in items if item not in postgres]
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if in_ci():
+        pytest.fail(f"CI must run the browser tests: {reason}. {HOW_TO}")
+    pytest.skip(f"{reason}. {HOW_TO}")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the whole run."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright for Python is not installed")
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} does not exist")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def axe() -> Any:
+    """axe-core, from the axe-playwright-python package (never committed into the repo)."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        _unavailable("axe-playwright-python is not installed")
+    return Axe()
+
+
+_browser_tests_passed = 0
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    global _browser_tests_passed
+    if report.when == "call" and report.passed and "browser" in report.keywords:
+        _browser_tests_passed += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI, a run that collected this directory but ran no browser test fails."""
+    if in_ci() and _browser_tests_passed == 0 and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print("\nCI: the browser tests did not run (deselected or filtered out?)")
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """test-artifacts/web: screenshots kept after the run (gitignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+def copy_to_docs(screenshot: Path, name: str) -> None:
+    """Refresh the README's screenshot in docs/ when it changed (the rendering is deterministic)."""
+    DOCS.mkdir(exist_ok=True)
+    target = DOCS / name
+    if not target.exists() or target.read_bytes() != screenshot.read_bytes():
+        shutil.copyfile(screenshot, target)
