@@ -8,6 +8,7 @@ from survey_api.interventions.router import router as interventions_router
 from survey_api.invitations.router import router as invitations_router
 from survey_api.organisations.router import router as organisations_router
 from survey_api.questionnaires.router import router as questionnaires_router
+from survey_api.reports.router import api_router as share_links_router
 from survey_api.responses.router import router as responses_router
 from survey_api.results.router import router as results_router
 from survey_api.rounds.router import router as rounds_router
@@ -22,6 +23,7 @@ for router in (
     invitations_router,
     responses_router,
     results_router,
+    share_links_router,
     letters_router,
     interventions_router,
     exports_router,

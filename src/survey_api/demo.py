@@ -64,7 +64,6 @@ DEMO_AREAS = (
 )
 RESPONDENTS_PER_AREA = 260
 TREATED_AREA = "hjallbo"
-INVITATIONS_PER_AREA = 40
 LANGUAGES = (("sv", 0.6), ("ar", 0.25), ("en", 0.15))
 CHANNELS = (("web", 0.7), ("paper", 0.25), ("phone", 0.05))
 COMMENTS = (
@@ -94,12 +93,14 @@ def load_demo(session: Session, *, base_url: str) -> str:
     current = rounds[-1]
     _intervention(session, org.id, areas[TREATED_AREA], current.open_date - timedelta(days=14))
     settings = get_settings()
+    # One letter per household in Hjällbo, so its response rate is responses / letters sent.
+    treated = areas[TREATED_AREA]
     codes = invitations_service.issue(
         session,
         org.id,
         current.id,
-        areas[TREATED_AREA].id,
-        INVITATIONS_PER_AREA,
+        treated.id,
+        treated.households or 0,
         secret=settings.secret_key.get_secret_value(),
         base_url=base_url,
     )

@@ -171,13 +171,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _include_routers(app: FastAPI) -> None:
     from survey_api.api import api_router
+    from survey_api.reports.router import page_router as reports_router
+    from survey_api.web.router import router as web_router
 
     app.include_router(api_router)
-    try:
-        from survey_api.web.router import router as web_router  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # the tenant form arrives in its own issue
-        return
+    # Pages for people (tenants, boards with a share link) are not part of the API contract.
     app.include_router(web_router, include_in_schema=False)
+    app.include_router(reports_router, include_in_schema=False)
 
 
 def openapi_document() -> dict[str, Any]:

@@ -84,6 +84,8 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/api/v1/rounds/{round_id}/results"): lambda ids: {},
     ("GET", "/api/v1/rounds/{round_id}/exports/codebook"): lambda ids: {},
     ("GET", "/api/v1/rounds/{round_id}/exports/responses"): lambda ids: {},
+    ("GET", "/api/v1/rounds/{round_id}/exports/results"): lambda ids: {},
+    ("POST", "/api/v1/rounds/{round_id}/share-links"): lambda ids: {"json": {}},
     ("GET", "/api/v1/interventions/{intervention_id}"): lambda ids: {},
     ("PATCH", "/api/v1/interventions/{intervention_id}"): lambda ids: {"json": {"name": "Kapad"}},
     ("DELETE", "/api/v1/interventions/{intervention_id}"): lambda ids: {},

@@ -271,6 +271,8 @@ ROLE_RULES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/rounds/{round_id}/exports/codebook"): ALL,
     # Anonymised responses include free text, which only an admin may read (DESIGN.md).
     ("GET", "/api/v1/rounds/{round_id}/exports/responses"): {"admin"},
+    ("GET", "/api/v1/rounds/{round_id}/exports/results"): ALL,
+    ("POST", "/api/v1/rounds/{round_id}/share-links"): DEFINERS,
     ("GET", "/api/v1/interventions"): ALL,
     ("POST", "/api/v1/interventions"): DEFINERS,
     ("GET", "/api/v1/interventions/{intervention_id}"): ALL,

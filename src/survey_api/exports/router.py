@@ -5,10 +5,11 @@ from fastapi.responses import StreamingResponse
 
 from survey_api.auth.dependencies import Admin, AnyRole, SessionDep
 from survey_api.exceptions import problem_responses
-from survey_api.exports import formats, service
+from survey_api.exports import formats, results_rows, service
 from survey_api.exports.formats import ExportFormat
 from survey_api.ids import MAX_ID
 from survey_api.questionnaires import service as questionnaires_service
+from survey_api.results import service as results_service
 from survey_api.rounds import service as rounds_service
 
 router = APIRouter(prefix="/rounds/{round_id}/exports", tags=["exports"])
@@ -95,5 +96,39 @@ def export_responses(
     return _file(
         format,
         f"responses-round-{round_id}",
+        StreamingResponse(stream, media_type=formats.MEDIA_TYPES[format]),
+    )
+
+
+@router.get(
+    "/results",
+    operation_id="export_round_results",
+    response_class=StreamingResponse,
+    responses={**_FILE_RESPONSES, **problem_responses(401, 403, 404, 422)},
+)
+def export_round_results(
+    round_id: RoundId,
+    principal: AnyRole,
+    session: SessionDep,
+    format: Format = "csv",
+    by: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z][a-z0-9_]{0,62}$",
+            description="A background item for breakdown rows (suppressed like the API).",
+        ),
+    ] = None,
+) -> StreamingResponse:
+    """A round's results as one row per figure (areas, breakdown groups, pooled groups).
+
+    Suppressed cells keep `suppressed` = 1 and no figures; free text is never included.
+    """
+    results = results_service.round_results(session, principal.organisation_id, round_id, by=by)
+    stream = formats.table_stream(
+        format, "results", results_rows.HEADER, results_rows.result_rows(results)
+    )
+    return _file(
+        format,
+        f"results-round-{round_id}",
         StreamingResponse(stream, media_type=formats.MEDIA_TYPES[format]),
     )

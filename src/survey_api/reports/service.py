@@ -1,0 +1,239 @@
+"""The printable results page: a round's figures for an area (or the whole organisation),
+trend charts with intervals and intervention markers, answer distributions. Suppressed
+cells stay suppressed here exactly as in the API, since every figure comes from it."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey_api.areas import service as areas_service
+from survey_api.exceptions import NotFound
+from survey_api.interventions import service as interventions_service
+from survey_api.models import Organisation, SurveyRound
+from survey_api.questionnaires import service as questionnaires_service
+from survey_api.questionnaires.definition import QuestionnaireDefinition
+from survey_api.reports import charts
+from survey_api.reports.labels import LABELS
+from survey_api.reports.share import ShareGrant
+from survey_api.results import service as results_service
+from survey_api.results.schemas import (
+    AreaResults,
+    PooledGroup,
+    RoundResults,
+    TrendSeries,
+)
+from survey_api.results.service import Target
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    label: str
+    value: str | None  # None = suppressed
+    interval: str | None
+    n: int | None
+    low_precision: bool
+
+
+def page_context(session: Session, grant: ShareGrant) -> dict[str, Any]:
+    """Everything the template shows, computed through the results service."""
+    org = session.get(Organisation, grant.organisation_id)
+    survey_round = session.get(SurveyRound, grant.survey_round_id)
+    if org is None or survey_round is None or survey_round.organisation_id != org.id:
+        raise NotFound("this link is not valid")
+    lang = grant.language
+    words = LABELS[lang]
+    definition = questionnaires_service.published_definition(
+        session, survey_round.questionnaire_version_id
+    )
+    area_name = words["all_areas"]
+    if grant.area_id is not None:
+        area_name = areas_service.get_area(session, org.id, grant.area_id).name
+    results = results_service.round_results(
+        session,
+        org.id,
+        survey_round.id,
+        area_ids=None if grant.area_id is None else [grant.area_id],
+    )
+    area = results.areas[0] if grant.area_id is not None and results.areas else None
+    organisation = next((p for p in results.pooled if p.kind == "organisation"), None)
+    return {
+        "lang": lang,
+        "t": words,
+        "organisation": org.name,
+        "round": survey_round,
+        "area_name": area_name,
+        "results": results,
+        "area": area,
+        "expires_at": grant.expires_at,
+        "key_figures": _key_figures(definition, lang, area, organisation),
+        "area_table": _area_table(definition, lang, results) if area is None else None,
+        "trends": _trends(session, org.id, definition, lang, grant.area_id),
+        "distributions": _distributions(definition, lang, area) if area else [],
+        "method_text": words["method_text"].format(min_cell=results.min_cell_size),
+    }
+
+
+def _pct(p: float) -> str:
+    return f"{p * 100:.0f} %"
+
+
+def _key_figures(
+    definition: QuestionnaireDefinition,
+    lang: str,
+    area: AreaResults | None,
+    organisation: PooledGroup | None,
+) -> list[FigureRow]:
+    rows: list[FigureRow] = []
+    for indicator in definition.indicators:
+        label = indicator.label.get(lang) or indicator.key
+        if area is not None:
+            cell = next((i for i in area.indicators if i.key == indicator.key), None)
+            share = None if cell is None or cell.suppressed else cell.share
+            rows.append(
+                FigureRow(
+                    label,
+                    None if share is None else _pct(share.p),
+                    None if share is None else f"{_pct(share.low)}–{_pct(share.high)}",
+                    None if cell is None else cell.n,
+                    bool(share and share.low_precision),
+                )
+            )
+        elif organisation is not None:
+            pooled = next((i for i in organisation.indicators if i.key == indicator.key), None)
+            figure = None if pooled is None or pooled.suppressed else pooled.share
+            rows.append(
+                FigureRow(
+                    label,
+                    None if figure is None else _pct(figure.p),
+                    None if figure is None else f"{_pct(figure.low)}–{_pct(figure.high)}",
+                    None if pooled is None else pooled.n,
+                    bool(figure and figure.low_precision),
+                )
+            )
+    for index in definition.indices:
+        label = index.label.get(lang) or index.key
+        cells = area.indices if area is not None else (organisation.indices if organisation else [])
+        composite = next((i for i in cells if i.key == index.key), None)
+        index_figure = None if composite is None or composite.suppressed else composite.index
+        interval = None
+        if index_figure is not None and index_figure.low is not None:
+            interval = f"{index_figure.low:.0f}–{index_figure.high:.0f}"
+        value = None if index_figure is None else f"{index_figure.index:.0f}"
+        n = None if composite is None else composite.n
+        rows.append(FigureRow(label, value, interval, n, False))
+    return rows
+
+
+def _area_table(
+    definition: QuestionnaireDefinition, lang: str, results: RoundResults
+) -> dict[str, Any]:
+    columns = [i.label.get(lang) or i.key for i in definition.indicators]
+    rows = []
+    for area in results.areas:
+        values: list[str | None] = []
+        for indicator in definition.indicators:
+            cell = next((i for i in area.indicators if i.key == indicator.key), None)
+            share = None if cell is None or cell.suppressed else cell.share
+            values.append(None if share is None else _pct(share.p))
+        responses = None if area.responses.suppressed else area.responses.responses
+        rows.append({"name": area.name, "responses": responses, "cells": values})
+    return {"columns": columns, "rows": rows}
+
+
+def _trends(
+    session: Session,
+    organisation_id: int,
+    definition: QuestionnaireDefinition,
+    lang: str,
+    area_id: int | None,
+) -> list[dict[str, str]]:
+    starts = _intervention_starts(session, organisation_id, area_id)
+    targets = [
+        (Target("indicator", i.key), i.label.get(lang) or i.key, 100.0, "%")
+        for i in definition.indicators
+    ] + [(Target("index", i.key), i.label.get(lang) or i.key, 1.0, "") for i in definition.indices]
+    svgs = []
+    for target, title, scale, unit in targets:
+        series = results_service.trend(
+            session,
+            organisation_id,
+            target,
+            area_id=area_id,
+            group=None if area_id is not None else "organisation",
+        )
+        svgs.append(
+            {"title": title, "svg": _trend_svg(session, series, title, scale, unit, starts)}
+        )
+    return svgs
+
+
+def _trend_svg(
+    session: Session,
+    series: TrendSeries,
+    title: str,
+    scale: float,
+    unit: str,
+    starts: list[tuple[date, str]],
+) -> str:
+    points = [
+        charts.TrendPoint(
+            period=p.period,
+            value=None if p.estimate is None else p.estimate * scale,
+            low=None if p.low is None else p.low * scale,
+            high=None if p.high is None else p.high * scale,
+        )
+        for p in series.points
+    ]
+    opens = dict(
+        session.execute(
+            select(SurveyRound.id, SurveyRound.open_date).where(
+                SurveyRound.id.in_([p.survey_round_id for p in series.points])
+            )
+        ).all()
+    )
+    markers = []
+    for start, name in starts:
+        first_after = next(
+            (p.period for p in series.points if opens.get(p.survey_round_id, date.min) >= start),
+            None,
+        )
+        if first_after is not None:
+            markers.append(charts.Marker(first_after, name))
+    return charts.trend_chart(points, markers, title=title, unit=unit)
+
+
+def _intervention_starts(
+    session: Session, organisation_id: int, area_id: int | None
+) -> list[tuple[date, str]]:
+    found = interventions_service.list_interventions(session, organisation_id, area_id=area_id)
+    return [(i.start_date, i.name) for i in found]
+
+
+def _distributions(
+    definition: QuestionnaireDefinition, lang: str, area: AreaResults
+) -> list[dict[str, Any]]:
+    shown = []
+    for result in area.items:
+        item = definition.items_by_key.get(result.key)
+        if item is None or item.kind not in ("scale", "single_choice") or item.background:
+            continue
+        entry: dict[str, Any] = {
+            "text": item.text.get(lang) or item.key,
+            "n": result.n,
+            "svg": None,
+            "legend": "",
+        }
+        if not result.suppressed and result.distribution and result.n:
+            segments = []
+            for option in result.distribution:
+                if not option.substantive or not option.share:
+                    continue
+                label = item.option(option.code).label.get(lang) or str(option.code)
+                segments.append(charts.Segment(label, option.share))
+            entry["svg"] = charts.distribution_bar(segments)
+            entry["legend"] = " · ".join(f"{s.label} {s.share:.0%}" for s in segments)
+        shown.append(entry)
+    return shown
