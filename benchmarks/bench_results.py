@@ -39,13 +39,15 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-from sqlalchemy import make_url
+from sqlalchemy import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from survey_api import migrate
 from survey_api.auth import service as auth_service
@@ -137,6 +139,97 @@ def copy_responses(url: str, round_id: int, area_ids: list[int], n: int, pool: l
         conn.commit()
         cur.execute("ANALYZE response")
         conn.commit()
+
+
+# --- set-up -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchSetup:
+    org_id: int
+    key: str
+    version_id: int
+    area_ids: list[int]
+
+
+def create_database(postgres_url: str, prefix: str) -> tuple[str, str]:
+    """A fresh, migrated database on the server; returns its name and SQLAlchemy URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = (
+        make_url(normalise_url(postgres_url))
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
+    migrate.upgrade(url)
+    return name, url
+
+
+def drop_database(postgres_url: str, name: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def set_up_organisation(
+    url: str, n_areas: int, *, role: str
+) -> tuple[Engine, sessionmaker[Session], BenchSetup]:
+    """An organisation with a key of `role`, the published standard questionnaire, and areas
+    with households and classifications (so the payload has area-type and police pools)."""
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        org = organisations_service.create_organisation(session, name="Bench", slug="bench")
+        key = auth_service.create_api_key(session, org, name="bench", role=role)[1]
+        created = questionnaires_service.create_questionnaire(
+            session, org.id, load_standard_definition().to_json()
+        )
+        version = questionnaires_service.publish(session, org.id, created.questionnaire.id, 1)
+        rng = random.Random(1)
+        area_ids = []
+        for i in range(n_areas):
+            area = Area(
+                organisation_id=org.id,
+                code=f"omr{i:03d}",
+                name=f"Område {i}",
+                municipality_code="1480",
+                households=rng.randint(200, 3000),
+            )
+            session.add(area)
+            session.flush()
+            session.add(
+                AreaClassification(
+                    area_id=area.id,
+                    year=2025,
+                    area_type=1 + i % 5,
+                    police_classification=("none", "none", "utsatt", "risk", "sarskilt_utsatt")[
+                        i % 5
+                    ],
+                )
+            )
+            area_ids.append(area.id)
+        session.commit()
+        return engine, sessions, BenchSetup(org.id, key, version.id, area_ids)
+
+
+def create_round(sessions: sessionmaker[Session], setup: BenchSetup, name: str) -> int:
+    """An open round over all the set-up's areas."""
+    with sessions() as session:
+        survey_round = SurveyRound(
+            organisation_id=setup.org_id,
+            questionnaire_version_id=setup.version_id,
+            name=name,
+            period="2026",
+            open_date=date.today() - timedelta(days=1),
+            close_date=date.today() + timedelta(days=30),
+        )
+        session.add(survey_round)
+        session.flush()
+        session.add_all(
+            SurveyRoundArea(survey_round_id=survey_round.id, area_id=a) for a in setup.area_ids
+        )
+        session.commit()
+        return survey_round.id
 
 
 # --- server -------------------------------------------------------------------------------------
@@ -288,51 +381,12 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    name = f"survey_bench_results_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = (
-        make_url(normalise_url(args.postgres_url))
-        .set(database=name)
-        .render_as_string(hide_password=False)
-    )
+    name, url = create_database(args.postgres_url, "survey_bench_results")
     plain_url = url.replace("postgresql+psycopg://", "postgresql://")
     server = None
     try:
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        sessions = make_sessionmaker(engine)
-        definition_json = load_standard_definition().to_json()
-        with sessions() as session:
-            org = organisations_service.create_organisation(session, name="Bench", slug="bench")
-            key = auth_service.create_api_key(session, org, name="bench", role="analyst")[1]
-            created = questionnaires_service.create_questionnaire(session, org.id, definition_json)
-            version = questionnaires_service.publish(session, org.id, created.questionnaire.id, 1)
-            rng = random.Random(1)
-            areas = []
-            for i in range(args.areas):
-                area = Area(
-                    organisation_id=org.id,
-                    code=f"omr{i:03d}",
-                    name=f"Område {i}",
-                    municipality_code="1480",
-                    households=rng.randint(200, 3000),
-                )
-                session.add(area)
-                session.flush()
-                session.add(
-                    AreaClassification(
-                        area_id=area.id,
-                        year=2025,
-                        area_type=1 + i % 5,
-                        police_classification=("none", "none", "utsatt", "risk", "sarskilt_utsatt")[
-                            i % 5
-                        ],
-                    )
-                )
-                areas.append(area.id)
-            session.commit()
-            org_id = org.id
+        engine, sessions, setup = set_up_organisation(url, args.areas, role="analyst")
+        key, version, areas = setup.key, setup.version_id, setup.area_ids
         definition = load_standard_definition()
         log(f"generating {POOL} answer sets…")
         pool = answer_pool(definition, POOL, seed=2026)
@@ -343,22 +397,7 @@ def main() -> None:
         )
         rows_out = []
         for n in sizes:
-            with sessions() as session:
-                survey_round = SurveyRound(
-                    organisation_id=org_id,
-                    questionnaire_version_id=version.id,
-                    name=f"Bench {n}",
-                    period="2026",
-                    open_date=date.today() - timedelta(days=1),
-                    close_date=date.today() + timedelta(days=30),
-                )
-                session.add(survey_round)
-                session.flush()
-                session.add_all(
-                    SurveyRoundArea(survey_round_id=survey_round.id, area_id=a) for a in areas
-                )
-                session.commit()
-                round_id = survey_round.id
+            round_id = create_round(sessions, setup, f"Bench {n}")
             log(f"[{n}] copying responses…")
             start = time.perf_counter()
             copy_responses(plain_url, round_id, areas, n, pool)
@@ -369,7 +408,7 @@ def main() -> None:
                 result = fold.fold_round(
                     session,
                     round_id,
-                    questionnaires_service.published_definition(session, version.id),
+                    questionnaires_service.published_definition(session, version),
                 )
                 session.commit()
                 fold_s = time.perf_counter() - start
@@ -410,8 +449,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         if not args.keep:
-            with psycopg.connect(args.postgres_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_database(args.postgres_url, name)
 
 
 if __name__ == "__main__":

@@ -200,7 +200,8 @@ def result_rows(results: RoundResults) -> Iterator[list[Any]]:
 
 
 def _as_list(row: dict[str, Any]) -> list[Any]:
-    return [row.get(column) for column in HEADER]
+    # Flags as 1/0, so every format and dialect writes them the same way.
+    return [int(v) if isinstance(v, bool) else v for v in (row.get(c) for c in HEADER)]
 
 
 def _as_lists(rows: Iterator[dict[str, Any]]) -> Iterator[list[Any]]:

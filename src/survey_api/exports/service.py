@@ -28,7 +28,7 @@ def codebook_rows(definition: QuestionnaireDefinition) -> tuple[list[str], list[
     ]
     rows: list[list[Any]] = []
     for item in definition.items:
-        base = [item.key, item.kind, item.section, item.background]
+        base = [item.key, item.kind, item.section, int(item.background)]
         rows.append([*base, None, None, None, None, *(item.text.get(x) for x in languages)])
         for option in item.options:
             rows.append(
@@ -36,8 +36,8 @@ def codebook_rows(definition: QuestionnaireDefinition) -> tuple[list[str], list[
                     *base,
                     option.code,
                     option.score,
-                    option.is_substantive,
-                    option.code in item.favourable,
+                    int(option.is_substantive),
+                    int(option.code in item.favourable),
                     *(option.label.get(x) for x in languages),
                 ]
             )
@@ -47,7 +47,7 @@ def codebook_rows(definition: QuestionnaireDefinition) -> tuple[list[str], list[
                 indicator.key,
                 "indicator",
                 None,
-                False,
+                0,
                 " ".join(map(str, indicator.codes)),
                 None,
                 None,
@@ -61,7 +61,7 @@ def codebook_rows(definition: QuestionnaireDefinition) -> tuple[list[str], list[
                 index.key,
                 f"index ({index.orientation})",
                 None,
-                False,
+                0,
                 " ".join(index.items),
                 None,
                 None,
@@ -98,7 +98,7 @@ def response_rows(
     anything else; free text only when its columns were asked for.
     """
     with factory() as session:
-        codes = dict(
+        codes: dict[int, str] = dict(
             session.execute(
                 select(Area.id, Area.code).where(
                     Area.organisation_id == survey_round.organisation_id
@@ -107,6 +107,7 @@ def response_rows(
         )
         last_id = 0
         number = 0
+        extract = [(item.key, code) for _name, item, code in columns]
         while True:
             batch = session.execute(
                 select(
@@ -126,21 +127,20 @@ def response_rows(
             for row in batch:
                 number += 1
                 answers = row.answers
-                values: list[Any] = []
-                for _name, item, code in columns:
-                    value = answers.get(item.key)
-                    if code is not None:
-                        values.append(None if value is None else int(code in value))
-                    else:
-                        values.append(value)
-                yield [
+                values: list[Any] = [
                     number,
                     codes.get(row.area_id),
                     row.language,
                     row.channel,
                     row.submitted_date.isoformat(),
-                    *values,
                 ]
+                for key, code in extract:
+                    value = answers.get(key)
+                    if code is None:
+                        values.append(value)
+                    else:
+                        values.append(None if value is None else int(code in value))
+                yield values
             last_id = batch[-1].id
             session.rollback()  # end the read transaction between batches
 
