@@ -9,9 +9,11 @@ from survey_api.models.base import Base, utcnow
 class Tally(Base):
     """Sufficient statistics for one results cell, so reading costs O(cells), not O(responses).
 
-    measure is 'option' (count per option code), 'base' (valid n with the sum and sum of
-    squares of scores or numbers), 'indicator' (respondents hitting the indicator's codes)
-    or 'index' (composite index: n, sum, sum of squares of respondent values in 0..1).
+    measure is 'respondents', 'option' (count per option code), 'base' (valid n with the sum
+    and sum of squares of scores or numbers; code 1 counts non-substantive answers),
+    'favourable' (multi-choice respondents ticking a favourable code), 'indicator'
+    (respondents hitting the indicator's codes) or 'index' (composite index: n, sum, sum of
+    squares of respondent values in 0..1); results/fold.py documents each in full.
     breakdown_item is '' for the whole area; otherwise breakdown_code is the respondent's
     answer to that background item, -1 when not answered.
     """
