@@ -28,12 +28,14 @@ from survey_api.organisations import service as organisations_service
 
 POSTGRES_ENV = "SURVEY_API_TEST_POSTGRES_URL"
 POSTGRES_HINT = (
-    f"PostgreSQL leg skipped: set {POSTGRES_ENV} (eval \"$(scripts/start-test-postgres.sh)\" "
+    f'PostgreSQL leg skipped: set {POSTGRES_ENV} (eval "$(scripts/start-test-postgres.sh)" '
     "starts a throwaway server on loopback)"
 )
 TEST_SECRET = "test-secret-key"
 TEST_MAX_BODY = 1_000_000
-STANDARD_PATH = Path(__file__).resolve().parents[1] / "src/survey_api/data/trygghetsmatning-standard.json"
+STANDARD_PATH = (
+    Path(__file__).resolve().parents[1] / "src/survey_api/data/trygghetsmatning-standard.json"
+)
 
 
 def in_ci() -> bool:
@@ -47,8 +49,8 @@ def create_postgres_database(base_url: str) -> str:
     name = f"survey_api_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return make_url(normalise_url(base_url)).set(database=name).render_as_string(
-        hide_password=False
+    return (
+        make_url(normalise_url(base_url)).set(database=name).render_as_string(hide_password=False)
     )
 
 
@@ -61,7 +63,9 @@ def drop_postgres_database(base_url: str, url: str) -> None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated, empty database of each kind."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'survey.sqlite'}"
@@ -114,7 +118,9 @@ class LiveServer:
 def server(database_url: str) -> Iterator[LiveServer]:
     """The app served by uvicorn on a loopback port: the real HTTP stack."""
     settings = Settings(
-        database_url=database_url, secret_key=TEST_SECRET, max_body_bytes=TEST_MAX_BODY,
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        max_body_bytes=TEST_MAX_BODY,
         public_base_url="http://testserver.invalid",
     )
     port = free_port()

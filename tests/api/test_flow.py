@@ -10,13 +10,24 @@ from tests.helpers import full_answers, ok, open_round
 
 def test_submit_a_full_response_and_read_it_back(org: Org, db: sessionmaker[Session]) -> None:
     survey_round = open_round(org.analyst)
-    receipt = ok(org.integrator.post(
-        f"/api/v1/rounds/{survey_round.id}/responses",
-        json={"area_id": survey_round.area_ids[0], "language": "ar", "channel": "phone",
-              "answers": full_answers()},
-    ), 201)
+    receipt = ok(
+        org.integrator.post(
+            f"/api/v1/rounds/{survey_round.id}/responses",
+            json={
+                "area_id": survey_round.area_ids[0],
+                "language": "ar",
+                "channel": "phone",
+                "answers": full_answers(),
+            },
+        ),
+        201,
+    )
     with db() as session:
         stored = session.scalars(select(Response).where(Response.id == receipt["id"])).one()
     assert stored.answers == full_answers()
-    assert (stored.language, stored.channel, stored.area_id) == ("ar", "phone", survey_round.area_ids[0])
+    assert (stored.language, stored.channel, stored.area_id) == (
+        "ar",
+        "phone",
+        survey_round.area_ids[0],
+    )
     assert ok(org.analyst.get(f"/api/v1/rounds/{survey_round.id}"))["response_count"] == 1

@@ -1,0 +1,160 @@
+"""Loading a round: folding it and reading its tallies into a RoundData."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy.orm import Session
+
+from survey_api.exceptions import ValidationFailed
+from survey_api.models import Organisation, SurveyRound
+from survey_api.questionnaires import service as questionnaires_service
+from survey_api.questionnaires.definition import (
+    Item,
+    QuestionnaireDefinition,
+)
+from survey_api.results import queries
+from survey_api.results.cells import mean_sums, share_counts, valid_n
+from survey_api.results.fold import fold_round
+from survey_api.results.queries import AreaInfo, CellTally, Sums
+from survey_api.results.suppression import (
+    effective_min_cell,
+)
+from survey_api.results.targets import Target, _has_mean_target, _has_share, _measure_keys
+from survey_api.rounds import service as rounds_service
+
+_EMPTY = CellTally()
+
+
+@dataclass(frozen=True, slots=True)
+class _AreaStats:
+    n: int
+    x: int
+    sums: Sums | None
+    households: int | None
+
+
+@dataclass
+class RoundData:
+    """A round folded and loaded: everything its figures are computed from, in O(cells)."""
+
+    survey_round: SurveyRound
+    definition: QuestionnaireDefinition
+    as_of: datetime
+    min_cell: int
+    areas: list[AreaInfo]
+    invitations: dict[int, int]
+    tallies: dict[tuple[int, int], CellTally]
+    by: Item | None = None
+    breakdown: dict[tuple[int, int], CellTally] = field(default_factory=dict)
+    # Whole-area statistics per target, computed once and shared by every pooled group.
+    _area_stats: dict[Target, dict[int, _AreaStats]] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def area_by_id(self) -> dict[int, AreaInfo]:
+        """The round's areas by id."""
+        return {area.id: area for area in self.areas}
+
+    def area_stats(self, target: Target) -> dict[int, _AreaStats]:
+        """Per area: the target's valid n, share count x (share targets) and sums (means)."""
+        stats = self._area_stats.get(target)
+        if stats is None:
+            stats = self._area_stats[target] = {}
+            share = _has_share(self.definition, target)
+            mean = _has_mean_target(self.definition, target)
+            for area in self.areas:
+                cell = self.cell(area.id)
+                stats[area.id] = _AreaStats(
+                    n=valid_n(self.definition, target, cell),
+                    x=share_counts(self.definition, target, cell)[0] if share else 0,
+                    sums=mean_sums(self.definition, target, cell) if mean else None,
+                    households=area.households,
+                )
+        return stats
+
+    def cell(self, area_id: int) -> CellTally:
+        """An area's whole-area tallies."""
+        return self.tallies.get((area_id, 0), _EMPTY)
+
+    def group_cell(self, area_id: int, code: int) -> CellTally:
+        """An area's tallies for one breakdown group (code -1: not answered)."""
+        return self.breakdown.get((area_id, code), _EMPTY)
+
+    @property
+    def breakdown_codes(self) -> list[int]:
+        """The breakdown groups in order: the background item's codes, then -1."""
+        return [] if self.by is None else [*self.by.codes, -1]
+
+
+def min_cell_of(session: Session, organisation_id: int) -> int:
+    """The organisation's effective minimum cell size (default 10, never below 5)."""
+    organisation = session.get(Organisation, organisation_id)
+    return effective_min_cell(None if organisation is None else organisation.min_cell_size)
+
+
+def _round_year(survey_round: SurveyRound) -> int:
+    return int(survey_round.period[:4])
+
+
+def _background_item(definition: QuestionnaireDefinition, by: str) -> Item:
+    item = definition.items_by_key.get(by)
+    if item is None or not item.background:
+        keys = ", ".join(i.key for i in definition.background_items) or "none"
+        raise ValidationFailed(
+            f"by={by!r} is not a background item of this round's questionnaire "
+            f"(background items: {keys})",
+            errors=[{"loc": ["query", "by"], "msg": "not a background item", "type": "by"}],
+        )
+    return item
+
+
+def load_round(
+    session: Session,
+    organisation_id: int,
+    round_id: int,
+    *,
+    by: str | None = None,
+    targets: Collection[Target] | None = None,
+    measure_keys: Collection[str] | None = None,
+    min_cell: int | None = None,
+) -> RoundData:
+    """Fold a round's new responses, then load its tallies and the breakdown by background
+    item ``by``.
+
+    ``targets`` limits the tallies read to what those targets need (an indicator also needs
+    its item's base); they must be in the round's questionnaire. ``measure_keys`` does the
+    same with raw tally keys. The default reads every item, indicator and index.
+    """
+    survey_round = rounds_service.get_round(session, organisation_id, round_id)
+    definition = questionnaires_service.published_definition(
+        session, survey_round.questionnaire_version_id
+    )
+    by_item = None if by is None else _background_item(definition, by)
+    folded = fold_round(session, round_id, definition)
+    areas = queries.areas_of_round(session, round_id, _round_year(survey_round))
+    area_ids = [area.id for area in areas]
+    keys = None
+    if targets is not None or measure_keys is not None:
+        keys = {"", *(measure_keys or ())}  # "": the respondents count
+        for target in targets or ():
+            keys |= _measure_keys(definition, target)
+    return RoundData(
+        survey_round=survey_round,
+        definition=definition,
+        as_of=folded.as_of,
+        min_cell=min_cell_of(session, organisation_id) if min_cell is None else min_cell,
+        areas=areas,
+        invitations=queries.invitations_issued(session, round_id),
+        tallies=queries.load_tallies(session, round_id, area_ids, measure_keys=keys),
+        by=by_item,
+        breakdown=(
+            {}
+            if by_item is None
+            else queries.load_tallies(
+                session, round_id, area_ids, breakdown_item=by_item.key, measure_keys=keys
+            )
+        ),
+    )

@@ -1,0 +1,395 @@
+"""Trends: a target's series across rounds, its changes and where the series breaks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from scipy import stats as scipy_stats
+from sqlalchemy.orm import Session
+
+from survey_api.areas import service as areas_service
+from survey_api.exceptions import NotFound, ValidationFailed
+from survey_api.models import utcnow
+from survey_api.questionnaires import service as questionnaires_service
+from survey_api.questionnaires.definition import (
+    Item,
+    QuestionnaireDefinition,
+    item_signature,
+)
+from survey_api.results import queries
+from survey_api.results.cells import _index_map, _map_change, _map_interval, area_mean, area_share
+from survey_api.results.loading import RoundData, load_round, min_cell_of
+from survey_api.results.pooled import (
+    GroupKind,
+    group_area_ids,
+    parse_group,
+    pooled_mean_of,
+    pooled_share_of,
+)
+from survey_api.results.schemas import (
+    ChangeFigure,
+    Statistic,
+    TrendBreak,
+    TrendPoint,
+    TrendSeries,
+)
+from survey_api.results.statistics import (
+    LOW_PRECISION_HALF_WIDTH,
+    Change,
+    MeanEstimate,
+    PooledMean,
+    PooledShare,
+    ShareEstimate,
+    Z,
+    change_from_pooled,
+    newcombe,
+)
+from survey_api.results.targets import Target, _index, _indicator, statistic_of, target_signature
+
+TREND_METHOD = (
+    "Shares: the change against the previous point uses Newcombe's hybrid score interval (an "
+    "area, or a group pooled unweighted); a household-weighted group uses Δ ± z·√(Var₁ + Var₂). "
+    "Means and indices: Welch's difference (t quantile with Welch–Satterthwaite degrees of "
+    "freedom) for an area, Δ ± z·√(Var₁ + Var₂) for a group; an index's change is the mean's "
+    "change on the index scale. Rounds join a series only while the questionnaire versions "
+    "agree on the item (kind, option codes, scores, favourable codes), an indicator's codes or "
+    "an index's components; otherwise the series breaks and a new segment starts."
+)
+
+
+def welch_change(before: MeanEstimate, after: MeanEstimate) -> Change:
+    """Δ = mean₂ − mean₁ with Welch's interval: Δ ± t(0.975, ν)·√(s₁²/n₁ + s₂²/n₂), where ν is
+    the Welch–Satterthwaite degrees of freedom (fractional). Needs n ≥ 2 on both sides."""
+    if before.sd is None or after.sd is None:
+        raise ValueError("Welch's interval needs n >= 2 in both periods")
+    va = before.sd**2 / before.n
+    vb = after.sd**2 / after.n
+    delta = after.mean - before.mean
+    se = math.sqrt(va + vb)
+    if se == 0.0:
+        return Change(delta=delta, low=delta, high=delta, significant=delta != 0.0)
+    df = (va + vb) ** 2 / (va**2 / (before.n - 1) + vb**2 / (after.n - 1))
+    half = float(scipy_stats.t.ppf(0.975, df)) * se
+    low, high = delta - half, delta + half
+    return Change(delta=delta, low=low, high=high, significant=low > 0.0 or high < 0.0)
+
+
+def _normal_change(before: PooledMean, after: PooledMean) -> Change:
+    # Independent pooled estimates: Δ ± z·√(Var₁ + Var₂), as for weighted pooled shares.
+    delta = after.mean - before.mean
+    half = Z * math.sqrt((before.variance or 0.0) + (after.variance or 0.0))
+    low, high = delta - half, delta + half
+    return Change(delta=delta, low=low, high=high, significant=low > 0.0 or high < 0.0)
+
+
+def _change_figure(change: Change, method: Literal["newcombe", "normal", "welch"]) -> ChangeFigure:
+    return ChangeFigure(
+        delta=change.delta,
+        low=change.low,
+        high=change.high,
+        significant=change.significant,
+        method=method,
+    )
+
+
+def _codes(codes: Collection[int]) -> str:
+    return ", ".join(map(str, sorted(codes))) or "none"
+
+
+def _item_difference(key: str, old: Item, new: Item) -> str:
+    parts = []
+    if old.kind != new.kind:
+        parts.append(f"kind {old.kind} → {new.kind}")
+    old_codes, new_codes = set(old.codes), set(new.codes)
+    if new_codes - old_codes:
+        parts.append(f"codes added: {_codes(new_codes - old_codes)}")
+    if old_codes - new_codes:
+        parts.append(f"codes removed: {_codes(old_codes - new_codes)}")
+    rescored = [
+        code
+        for code in old_codes & new_codes
+        if (old.option(code).score, old.option(code).is_substantive, old.option(code).exclusive)
+        != (new.option(code).score, new.option(code).is_substantive, new.option(code).exclusive)
+    ]
+    if rescored:
+        parts.append(f"scores changed for codes {_codes(rescored)}")
+    if set(old.favourable) != set(new.favourable):
+        parts.append(f"favourable codes {_codes(old.favourable)} → {_codes(new.favourable)}")
+    if set(old.unfavourable) != set(new.unfavourable):
+        parts.append(f"unfavourable codes {_codes(old.unfavourable)} → {_codes(new.unfavourable)}")
+    return f"item '{key}': " + ("; ".join(parts) or "definition changed")
+
+
+def _break_reason(
+    old: QuestionnaireDefinition, new: QuestionnaireDefinition, target: Target
+) -> str:
+    prefix = "not comparable with the previous round: "
+    if target.kind == "item":
+        return prefix + _item_difference(target.key, old.item(target.key), new.item(target.key))
+    if target.kind == "indicator":
+        a, b = _indicator(old, target.key), _indicator(new, target.key)
+        if a.item != b.item:
+            return prefix + f"indicator now counts item '{b.item}' instead of '{a.item}'"
+        if set(a.codes) != set(b.codes):
+            return prefix + f"indicator codes {_codes(a.codes)} → {_codes(b.codes)}"
+        return prefix + _item_difference(a.item, old.item(a.item), new.item(b.item))
+    x, y = _index(old, target.key), _index(new, target.key)
+    if x.orientation != y.orientation:
+        return prefix + f"index orientation {x.orientation} → {y.orientation}"
+    if x.items != y.items:
+        return prefix + f"index components {', '.join(x.items)} → {', '.join(y.items)}"
+    changed = [
+        _item_difference(key, old.item(key), new.item(key))
+        for key in x.items
+        if item_signature(old.item(key)) != item_signature(new.item(key))
+    ]
+    return prefix + "; ".join(changed)
+
+
+@dataclass
+class _PointState:
+    """What the next point's change is computed against."""
+
+    share: ShareEstimate | None = None
+    pooled_share: PooledShare | None = None
+    mean: MeanEstimate | None = None
+    pooled_mean: PooledMean | None = None
+
+
+def _suppressed_point(base: dict[str, Any]) -> TrendPoint:
+    return TrendPoint(
+        **base,
+        suppressed=True,
+        n=None,
+        estimate=None,
+        low=None,
+        high=None,
+        low_precision=None,
+        areas=None,
+        weighting=None,
+        note=None,
+        change=None,
+    )
+
+
+def _trend_point(
+    data: RoundData,
+    target: Target,
+    statistic: Statistic,
+    members: list[int] | None,
+    area_id: int | None,
+    previous: _PointState | None,
+    base: dict[str, Any],
+) -> tuple[TrendPoint, _PointState | None]:
+    definition = data.definition
+    if statistic in ("favourable_share", "indicator_share"):
+        if members is None:
+            assert area_id is not None
+            share = area_share(definition, target, data.cell(area_id), data.min_cell)
+            if share is None:
+                return _suppressed_point(base), None
+            change = None
+            if previous is not None and previous.share is not None:
+                old = previous.share
+                change = _change_figure(newcombe(old.x, old.n, share.x, share.n), "newcombe")
+            point = TrendPoint(
+                **base,
+                suppressed=False,
+                n=share.n,
+                estimate=share.p,
+                low=share.low,
+                high=share.high,
+                low_precision=share.low_precision,
+                areas=None,
+                weighting=None,
+                note=None,
+                change=change,
+            )
+            return point, _PointState(share=share)
+        pooled = pooled_share_of(data, members, target)
+        if pooled.share is None:
+            return _suppressed_point(base), None
+        current = pooled.share
+        change = None
+        if previous is not None and previous.pooled_share is not None:
+            method: Literal["newcombe", "normal"] = (
+                "newcombe"
+                if previous.pooled_share.weighting == current.weighting == "unweighted"
+                else "normal"
+            )
+            change = _change_figure(change_from_pooled(previous.pooled_share, current), method)
+        point = TrendPoint(
+            **base,
+            suppressed=False,
+            n=current.n,
+            estimate=current.p,
+            low=current.low,
+            high=current.high,
+            low_precision=(current.high - current.low) / 2 > LOW_PRECISION_HALF_WIDTH,
+            areas=len(pooled.used),
+            weighting=current.weighting,
+            note=pooled.note,
+            change=change,
+        )
+        return point, _PointState(pooled_share=current)
+
+    linear = _index_map(definition, target) if statistic != "mean" else (1.0, 0.0)
+    assert linear is not None
+    if members is None:
+        assert area_id is not None
+        mean = area_mean(definition, target, data.cell(area_id), data.min_cell)
+        if mean is None:
+            return _suppressed_point(base), None
+        change = None
+        if previous is not None and previous.mean is not None:
+            change = _change_figure(_map_change(linear, welch_change(previous.mean, mean)), "welch")
+        value, low, high = _map_interval(linear, mean.mean, mean.low, mean.high)
+        point = TrendPoint(
+            **base,
+            suppressed=False,
+            n=mean.n,
+            estimate=value,
+            low=low,
+            high=high,
+            low_precision=None,
+            areas=None,
+            weighting=None,
+            note=None,
+            change=change,
+        )
+        return point, _PointState(mean=mean)
+    pooled_m = pooled_mean_of(data, members, target)
+    if pooled_m.mean is None:
+        return _suppressed_point(base), None
+    current_m = pooled_m.mean
+    change = None
+    if previous is not None and previous.pooled_mean is not None:
+        change = _change_figure(
+            _map_change(linear, _normal_change(previous.pooled_mean, current_m)), "normal"
+        )
+    value, low, high = _map_interval(linear, current_m.mean, current_m.low, current_m.high)
+    point = TrendPoint(
+        **base,
+        suppressed=False,
+        n=current_m.n,
+        estimate=value,
+        low=low,
+        high=high,
+        low_precision=None,
+        areas=len(pooled_m.used),
+        weighting=current_m.weighting,
+        note=pooled_m.note,
+        change=change,
+    )
+    return point, _PointState(pooled_mean=current_m)
+
+
+def trend(
+    session: Session,
+    organisation_id: int,
+    target: Target,
+    *,
+    area_id: int | None = None,
+    group: str | None = None,
+) -> TrendSeries:
+    """The series of an area or a group across the organisation's rounds, ordered by period,
+    with the change against the previous point and where the series breaks."""
+    if (area_id is None) == (group is None):
+        raise ValidationFailed(
+            "give exactly one of area_id and group",
+            errors=[{"loc": ["query", "area_id"], "msg": "area_id or group", "type": "subject"}],
+        )
+    group_kind: GroupKind | None = None
+    group_value: str | None = None
+    if area_id is not None:
+        areas_service.get_area(session, organisation_id, area_id)
+    else:
+        assert group is not None
+        group_kind, group_value = parse_group(group)
+    min_cell = min_cell_of(session, organisation_id)
+    rounds = queries.rounds_of_organisation(session, organisation_id, area_id=area_id)
+    definitions = [
+        (r, questionnaires_service.published_definition(session, r.questionnaire_version_id))
+        for r in rounds
+    ]
+    if target.kind == "item" and any(
+        (item := d.items_by_key.get(target.key)) is not None and item.kind == "text"
+        for _, d in definitions
+    ):
+        raise ValidationFailed(
+            f"item '{target.key}' is a free-text item; free text has no figures",
+            errors=[{"loc": ["query", "item"], "msg": "text item", "type": "item"}],
+        )
+    relevant = [(r, d) for r, d in definitions if target.present_in(d)]
+    if not relevant:
+        raise NotFound(
+            f"no survey round of yours has {target.kind} '{target.key}'"
+            + ("" if area_id is None else f" for area {area_id}")
+        )
+    # Refuse statistics a target cannot have before folding anything.
+    if statistic_of(relevant[-1][1], target) is None:
+        raise ValidationFailed(
+            f"item '{target.key}' has no favourable codes and no scores, so it has no trend",
+            errors=[{"loc": ["query", "item"], "msg": "no trend statistic", "type": "item"}],
+        )
+
+    points: list[TrendPoint] = []
+    breaks: list[TrendBreak] = []
+    as_of: datetime | None = None
+    previous_definition: QuestionnaireDefinition | None = None
+    previous_signature: tuple[Any, ...] | None = None
+    previous_state: _PointState | None = None
+    segment = 0
+    for survey_round, definition in relevant:
+        statistic = statistic_of(definition, target)
+        signature = target_signature(definition, target)
+        if previous_signature is not None and signature != previous_signature:
+            assert previous_definition is not None
+            breaks.append(
+                TrendBreak(
+                    survey_round_id=survey_round.id,
+                    period=survey_round.period,
+                    reason=_break_reason(previous_definition, definition, target),
+                )
+            )
+            segment += 1
+            previous_state = None
+        previous_definition, previous_signature = definition, signature
+        if statistic is None:
+            previous_state = None
+            continue
+        data = load_round(
+            session, organisation_id, survey_round.id, targets=[target], min_cell=min_cell
+        )
+        members = None
+        if group_kind is not None:
+            members = group_area_ids(data.areas, group_kind, group_value)
+            if not members:
+                continue  # the group has no areas in this round: not part of the series
+        as_of = data.as_of if as_of is None else min(as_of, data.as_of)
+        base = {
+            "survey_round_id": survey_round.id,
+            "period": survey_round.period,
+            "questionnaire_version_id": survey_round.questionnaire_version_id,
+            "segment": segment,
+            "statistic": statistic,
+        }
+        point, previous_state = _trend_point(
+            data, target, statistic, members, area_id, previous_state, base
+        )
+        points.append(point)
+    return TrendSeries(
+        area_id=area_id,
+        group=group,
+        target=target.kind,
+        key=target.key,
+        as_of=as_of or utcnow(),
+        min_cell_size=min_cell,
+        points=points,
+        breaks=breaks,
+        method=TREND_METHOD,
+    )
