@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/bench_submit.py [--postgres-url URL] [--clients 16]
         [--seconds 10] [--requests N] [--repeats 3] [--generator raw|httpx|wrk]
+        [--access-log] [--profile DIR]
+
+See benchmarks/README.md for how to read the output and the figures measured so far.
 
 What it does, on the PostgreSQL server at --postgres-url (default: $SURVEY_API_TEST_POSTGRES_URL,
 else postgresql://postgres@127.0.0.1:54329/postgres):
@@ -14,12 +17,16 @@ else postgresql://postgres@127.0.0.1:54329/postgres):
 3. publishes the standard questionnaire, creates areas and an open round through the API;
 4. warms both routes up, then alternates the no-op floor and the real submit route, each
    measurement bounded by --requests and --seconds (at most 60 s), --repeats times, from
-   --clients concurrent keep-alive connections, each sending the standard questionnaire with
-   every applicable item answered;
+   --clients concurrent keep-alive connections spread evenly over the workers, each sending the
+   standard questionnaire with every applicable item answered; a measurement during which other
+   processes took more than --max-other cores is taken again (--retries times at most);
 5. prints responses/s and p50/p95 latency (medians over the repeats), the ratio real/floor, where
-   the CPU went during each measurement (app workers, PostgreSQL, the load generator), and checks
-   that the number of rows stored equals the number of 201 answers;
-6. stops the server and drops the database.
+   the CPU went during each measurement (app workers, PostgreSQL, the load generator, other
+   processes) and the CPU per response, and checks that the number of rows stored equals the
+   number of 201 answers; with --profile, samples the workers with py-spy during one more
+   submit measurement and prints where their time goes;
+6. stops the server and drops the database (exit status 1 if a request failed or the count
+   differs).
 
 The load generator. ``raw`` (default) is an asyncio/uvloop client in this process that writes
 pre-encoded HTTP/1.1 requests on keep-alive connections and reads the answers by Content-Length:
@@ -305,6 +312,7 @@ def encode_requests(
     return out
 
 
+_STALL_SECONDS = 30.0  # how long past its deadline a measurement may wait for answers
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 
 
@@ -353,7 +361,7 @@ async def _raw_load(
     statuses: Counter[int] = Counter()
     first_error: list[str] = []
     issued = 0
-    connections, split = await _open_balanced(host, port, clients)
+    connections, split = await asyncio.wait_for(_open_balanced(host, port, clients), _STALL_SECONDS)
     start = time.perf_counter()
     deadline = start + seconds
     clock = time.perf_counter
@@ -374,7 +382,10 @@ async def _raw_load(
             elif not first_error:
                 first_error.append(f"{status}: {body[:500].decode(errors='replace')}")
 
-    await asyncio.gather(*(client(r, w) for r, w in connections))
+    # The bound on time is also a guard against a server that stops answering.
+    await asyncio.wait_for(
+        asyncio.gather(*(client(r, w) for r, w in connections)), seconds + _STALL_SECONDS
+    )
     elapsed = time.perf_counter() - start
     for _r, w in connections:
         w.close()
@@ -414,7 +425,9 @@ async def _httpx_load(
                 elif not first_error:
                     first_error.append(f"{response.status_code}: {response.text[:500]}")
 
-        await asyncio.gather(*(client() for _ in range(clients)))
+        await asyncio.wait_for(
+            asyncio.gather(*(client() for _ in range(clients))), seconds + _STALL_SECONDS
+        )
         elapsed = time.perf_counter() - start
     error = first_error[0] if first_error else None
     return latencies, statuses, elapsed, error, "unbalanced"

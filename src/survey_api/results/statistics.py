@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats
-
 __all__ = [
     "LOW_PRECISION_HALF_WIDTH",
     "Z",
@@ -220,8 +218,12 @@ def wilson(x: int, n: int) -> ShareEstimate:
 # Cached: SciPy's ppf costs ~50–150 µs a call and a whole round needs one per area × item (and
 # more for pooled groups), which alone would take most of the O(cells) results budget.
 @functools.lru_cache(maxsize=8192)
-def t_quantile(df: int, q: float = 0.975) -> float:
+def t_quantile(df: float, q: float = 0.975) -> float:
     """Quantile of Student's t distribution (SciPy), as a plain float."""
+    # Imported on first use: SciPy's stats module adds ~60 MB to a process, and processes
+    # that only take submissions or stream exports never need it.
+    from scipy import stats
+
     return float(stats.t.ppf(q, df))
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from scipy import stats as scipy_stats
 from sqlalchemy.orm import Session
 
 from survey_api.areas import service as areas_service
@@ -47,6 +46,7 @@ from survey_api.results.statistics import (
     Z,
     change_from_pooled,
     newcombe,
+    t_quantile,
 )
 from survey_api.results.targets import Target, _index, _indicator, statistic_of, target_signature
 
@@ -73,7 +73,7 @@ def welch_change(before: MeanEstimate, after: MeanEstimate) -> Change:
     if se == 0.0:
         return Change(delta=delta, low=delta, high=delta, significant=delta != 0.0)
     df = (va + vb) ** 2 / (va**2 / (before.n - 1) + vb**2 / (after.n - 1))
-    half = float(scipy_stats.t.ppf(0.975, df)) * se
+    half = t_quantile(df) * se
     low, high = delta - half, delta + half
     return Change(delta=delta, low=low, high=high, significant=low > 0.0 or high < 0.0)
 
