@@ -1,6 +1,7 @@
 """Engine and session factories; one transaction per request."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
@@ -48,13 +49,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session and one transaction per request, committed before the response is sent.
-
-    Used with ``Depends(get_session, scope="function")`` so that a failed commit becomes an
-    error response instead of a write lost after the client was told it succeeded.
-    """
-    factory: sessionmaker[Session] = request.app.state.sessionmaker
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose one transaction commits when the block ends, or rolls back on error."""
     with factory() as session:
         try:
             yield session
@@ -62,3 +59,13 @@ def get_session(request: Request) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session and one transaction per request, committed before the response is sent.
+
+    Used with ``Depends(get_session, scope="function")`` so that a failed commit becomes an
+    error response instead of a write lost after the client was told it succeeded.
+    """
+    with transaction(request.app.state.sessionmaker) as session:
+        yield session
