@@ -72,10 +72,14 @@ def copy_floor(url: str, round_id: int) -> tuple[float, int]:
     """PostgreSQL's own CSV dump of the round's responses: the floor an export cannot beat."""
     start = time.perf_counter()
     size = 0
-    with psycopg.connect(url) as conn, conn.cursor() as cur, cur.copy(
-        "COPY (SELECT id, area_id, language, channel, submitted_date, answers FROM response "
-        f"WHERE survey_round_id = {int(round_id)} ORDER BY id) TO STDOUT WITH CSV HEADER"
-    ) as copy:
+    with (
+        psycopg.connect(url) as conn,
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY (SELECT id, area_id, language, channel, submitted_date, answers FROM response "
+            f"WHERE survey_round_id = {int(round_id)} ORDER BY id) TO STDOUT WITH CSV HEADER"
+        ) as copy,
+    ):
         for data in copy:
             size += len(data)
     return time.perf_counter() - start, size

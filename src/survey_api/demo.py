@@ -38,6 +38,7 @@ from survey_api.questionnaires.definition import (
     load_standard_definition,
     validate_answers,
 )
+from survey_api.reports import share
 from survey_api.rounds.service import today
 from survey_api.web.tokens import area_link
 
@@ -106,6 +107,9 @@ def load_demo(session: Session, *, base_url: str) -> str:
     )
     session.flush()
     total = sum(len(areas) * RESPONDENTS_PER_AREA for _ in rounds)
+    results_link = _results_link(
+        settings.secret_key.get_secret_value(), base_url, org.id, current.id, treated.id
+    )
     sample = "\n".join(f"  {c.code}  {c.url}" for c in codes.codes[:3])
     return (
         f"Demo data loaded: organisation 'demo', {len(areas)} areas, {len(rounds)} yearly "
@@ -114,8 +118,20 @@ def load_demo(session: Session, *, base_url: str) -> str:
         f"Open round {current.id} ({current.period}). Invitation codes for Hjällbo:\n{sample}\n"
         f"Area link for Hjällbo (for posters): "
         f"{area_link(settings, current.id, areas[TREATED_AREA].id)}\n"
-        f"Tenant code page: {base_url.rstrip('/')}/code"
+        f"Tenant code page: {base_url.rstrip('/')}/code\n"
+        f"Results page for Hjällbo (a share link, valid 90 days): {results_link}"
     )
+
+
+def _results_link(secret: str, base_url: str, org_id: int, round_id: int, area_id: int) -> str:
+    grant = share.ShareGrant(
+        organisation_id=org_id,
+        survey_round_id=round_id,
+        area_id=area_id,
+        language="sv",
+        expires_at=share.expiry(90),
+    )
+    return f"{base_url.rstrip('/')}/reports/{share.create_token(grant, secret)}"
 
 
 def _areas(session: Session, organisation_id: int) -> dict[str, Area]:
