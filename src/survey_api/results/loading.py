@@ -18,7 +18,7 @@ from survey_api.questionnaires.definition import (
 )
 from survey_api.results import queries
 from survey_api.results.cells import mean_sums, share_counts, valid_n
-from survey_api.results.fold import fold_round
+from survey_api.results.fold import FoldResult, fold_round
 from survey_api.results.queries import AreaInfo, CellTally, Sums
 from survey_api.results.suppression import (
     effective_min_cell,
@@ -95,7 +95,7 @@ def min_cell_of(session: Session, organisation_id: int) -> int:
     return effective_min_cell(None if organisation is None else organisation.min_cell_size)
 
 
-def _round_year(survey_round: SurveyRound) -> int:
+def round_year(survey_round: SurveyRound) -> int:
     return int(survey_round.period[:4])
 
 
@@ -120,6 +120,7 @@ def load_round(
     targets: Collection[Target] | None = None,
     measure_keys: Collection[str] | None = None,
     min_cell: int | None = None,
+    folded: FoldResult | None = None,
 ) -> RoundData:
     """Fold a round's new responses, then load its tallies and the breakdown by background
     item ``by``.
@@ -133,8 +134,9 @@ def load_round(
         session, survey_round.questionnaire_version_id
     )
     by_item = None if by is None else _background_item(definition, by)
-    folded = fold_round(session, round_id, definition)
-    areas = queries.areas_of_round(session, round_id, _round_year(survey_round))
+    if folded is None:  # the caller may have folded already
+        folded = fold_round(session, round_id, definition)
+    areas = queries.areas_of_round(session, round_id, round_year(survey_round))
     area_ids = [area.id for area in areas]
     keys = None
     if targets is not None or measure_keys is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypedDict, Unpack
 
@@ -9,12 +11,14 @@ import pydantic_core
 from sqlalchemy.orm import Session
 
 from survey_api.exceptions import ValidationFailed
+from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import (
     Index,
     Indicator,
     Item,
     QuestionnaireDefinition,
 )
+from survey_api.results import queries
 from survey_api.results.cells import (
     _SUPPRESSED_COMPOSITE,
     _SUPPRESSED_INDICATOR,
@@ -24,8 +28,8 @@ from survey_api.results.cells import (
     _indicator_fields,
     _item_fields,
 )
-from survey_api.results.fold import BASE_VALID
-from survey_api.results.loading import RoundData, load_round
+from survey_api.results.fold import BASE_VALID, FoldResult, fold_round
+from survey_api.results.loading import RoundData, load_round, min_cell_of, round_year
 from survey_api.results.pooled import (
     _groups,
     _pooled_composite,
@@ -42,6 +46,7 @@ from survey_api.results.suppression import (
     suppress_breakdown,
 )
 from survey_api.results.targets import _has_mean, _meta
+from survey_api.rounds import service as rounds_service
 
 ROUND_METHOD = (
     "Cells whose valid n is below min_cell_size are suppressed: only suppressed: true is shown. "
@@ -248,6 +253,18 @@ def round_results_json(
     return pydantic_core.to_json(round_payload(session, organisation_id, round_id, **query))
 
 
+# A whole round's payload is a pure function of: the folded tallies, which the round's
+# watermark fixes (responses are append-only and every id at or below it is folded); the
+# questionnaire version (immutable once published); the round's areas as loaded (names,
+# households, classifications); invitations issued; the minimum cell size; and the query.
+# Each process keeps its last few payloads keyed by exactly those, so re-reading an unchanged
+# round skips loading ~10k tally rows and building ~15k objects, and anything that changes an
+# input changes the key. It is a cache, not shared state: every process fills its own.
+_PAYLOAD_CACHE: OrderedDict[tuple[Any, ...], Json] = OrderedDict()
+_PAYLOAD_CACHE_SIZE = 4  # a whole round is a few MB of Python objects
+_payload_lock = threading.Lock()
+
+
 def round_payload(
     session: Session,
     organisation_id: int,
@@ -260,7 +277,64 @@ def round_payload(
     by: str | None = None,
 ) -> Json:
     """:func:`round_results` as plain data (dicts and lists in the RoundResults shape)."""
-    data = load_round(session, organisation_id, round_id, by=by)
+    survey_round = rounds_service.get_round(session, organisation_id, round_id)
+    definition = questionnaires_service.published_definition(
+        session, survey_round.questionnaire_version_id
+    )
+    folded = fold_round(session, round_id, definition)
+    key = (
+        str(session.connection().engine.url),
+        round_id,
+        survey_round.name,
+        survey_round.period,
+        survey_round.questionnaire_version_id,
+        folded.last_response_id,
+        min_cell_of(session, organisation_id),
+        tuple(queries.areas_of_round(session, round_id, round_year(survey_round))),
+        tuple(sorted(queries.invitations_issued(session, round_id).items())),
+        None if area_ids is None else tuple(area_ids),
+        None if items is None else tuple(items),
+        None if indicators is None else tuple(indicators),
+        None if indices is None else tuple(indices),
+        by,
+    )
+    with _payload_lock:
+        cached = _PAYLOAD_CACHE.get(key)
+        if cached is not None:
+            _PAYLOAD_CACHE.move_to_end(key)
+    if cached is not None:
+        return {**cached, "as_of": folded.as_of}
+    payload = _build_payload(
+        session,
+        organisation_id,
+        round_id,
+        folded=folded,
+        area_ids=area_ids,
+        items=items,
+        indicators=indicators,
+        indices=indices,
+        by=by,
+    )
+    with _payload_lock:
+        _PAYLOAD_CACHE[key] = payload
+        while len(_PAYLOAD_CACHE) > _PAYLOAD_CACHE_SIZE:
+            _PAYLOAD_CACHE.popitem(last=False)
+    return payload
+
+
+def _build_payload(
+    session: Session,
+    organisation_id: int,
+    round_id: int,
+    *,
+    area_ids: Sequence[int] | None,
+    items: Sequence[str] | None,
+    indicators: Sequence[str] | None,
+    indices: Sequence[str] | None,
+    by: str | None,
+    folded: FoldResult,
+) -> Json:
+    data = load_round(session, organisation_id, round_id, by=by, folded=folded)
     definition = data.definition
     chosen_items, chosen_indicators, chosen_indices = _select(
         definition, items, indicators, indices
