@@ -5,12 +5,9 @@ from fastapi.responses import StreamingResponse
 
 from survey_api.auth.dependencies import Admin, AnyRole, SessionDep
 from survey_api.exceptions import problem_responses
-from survey_api.exports import formats, results_rows, service
+from survey_api.exports import files, formats
 from survey_api.exports.formats import ExportFormat
 from survey_api.ids import MAX_ID
-from survey_api.questionnaires import service as questionnaires_service
-from survey_api.results import service as results_service
-from survey_api.rounds import service as rounds_service
 
 router = APIRouter(prefix="/rounds/{round_id}/exports", tags=["exports"])
 RoundId = Annotated[int, Path(description="The survey round's id.", ge=1, le=MAX_ID)]
@@ -33,11 +30,12 @@ _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _file(fmt: ExportFormat, name: str, body: StreamingResponse) -> StreamingResponse:
-    body.headers["Content-Disposition"] = formats.content_disposition(
-        f"{name}.{formats.EXTENSIONS[fmt]}"
+def _stream(file: files.ExportFile) -> StreamingResponse:
+    return StreamingResponse(
+        file.chunks,
+        media_type=file.media_type,
+        headers={"Content-Disposition": formats.content_disposition(file.filename)},
     )
-    return body
 
 
 @router.get(
@@ -50,17 +48,7 @@ def export_codebook(
     round_id: RoundId, principal: AnyRole, session: SessionDep, format: Format = "csv"
 ) -> StreamingResponse:
     """The round's codebook: items, option codes and scores, labels in every language."""
-    survey_round = rounds_service.get_round(session, principal.organisation_id, round_id)
-    definition = questionnaires_service.published_definition(
-        session, survey_round.questionnaire_version_id
-    )
-    header, rows = service.codebook_rows(definition)
-    stream = formats.table_stream(format, "codebook", header, rows)
-    return _file(
-        format,
-        f"codebook-round-{round_id}",
-        StreamingResponse(stream, media_type=formats.MEDIA_TYPES[format]),
-    )
+    return _stream(files.codebook(session, principal.organisation_id, round_id, format))
 
 
 @router.get(
@@ -84,19 +72,15 @@ def export_responses(
 
     Rows are numbered, not identified; multi-choice items become one 0/1 column per option.
     """
-    survey_round = rounds_service.get_round(session, principal.organisation_id, round_id)
-    definition = questionnaires_service.published_definition(
-        session, survey_round.questionnaire_version_id
-    )
-    columns = service.response_columns(definition, include_text)
-    # The rows are read on a session of the stream's own: the request's session is committed
-    # and closed before the body is sent.
-    rows = service.response_rows(request.app.state.sessionmaker, survey_round, columns)
-    stream = formats.table_stream(format, "responses", service.response_header(columns), rows)
-    return _file(
-        format,
-        f"responses-round-{round_id}",
-        StreamingResponse(stream, media_type=formats.MEDIA_TYPES[format]),
+    return _stream(
+        files.responses(
+            session,
+            request.app.state.sessionmaker,
+            principal.organisation_id,
+            round_id,
+            format,
+            include_text=include_text,
+        )
     )
 
 
@@ -123,12 +107,4 @@ def export_round_results(
 
     Suppressed cells keep `suppressed` = 1 and no figures; free text is never included.
     """
-    results = results_service.round_results(session, principal.organisation_id, round_id, by=by)
-    stream = formats.table_stream(
-        format, "results", results_rows.HEADER, results_rows.result_rows(results)
-    )
-    return _file(
-        format,
-        f"results-round-{round_id}",
-        StreamingResponse(stream, media_type=formats.MEDIA_TYPES[format]),
-    )
+    return _stream(files.results(session, principal.organisation_id, round_id, format, by=by))

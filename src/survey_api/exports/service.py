@@ -1,4 +1,4 @@
-"""Exports of a round: the codebook and anonymised responses (results exports live in results)."""
+"""Rows for the codebook and the anonymised responses of a round (files.py makes the files)."""
 
 from collections.abc import Iterator, Sequence
 from typing import Any
