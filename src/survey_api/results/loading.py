@@ -111,6 +111,36 @@ def _background_item(definition: QuestionnaireDefinition, by: str) -> Item:
     return item
 
 
+@dataclass(frozen=True, slots=True)
+class RoundHeader:
+    """What a round's figures depend on besides its tallies, read with a few cheap queries."""
+
+    survey_round: SurveyRound
+    definition: QuestionnaireDefinition
+    folded: FoldResult
+    areas: list[AreaInfo]
+    invitations: dict[int, int]
+    min_cell: int
+
+
+def load_header(
+    session: Session, organisation_id: int, round_id: int, *, min_cell: int | None = None
+) -> RoundHeader:
+    """Fold a round's new responses and read its areas, invitations and minimum cell size."""
+    survey_round = rounds_service.get_round(session, organisation_id, round_id)
+    definition = questionnaires_service.published_definition(
+        session, survey_round.questionnaire_version_id
+    )
+    return RoundHeader(
+        survey_round=survey_round,
+        definition=definition,
+        folded=fold_round(session, round_id, definition),
+        areas=queries.areas_of_round(session, round_id, round_year(survey_round)),
+        invitations=queries.invitations_issued(session, round_id),
+        min_cell=min_cell_of(session, organisation_id) if min_cell is None else min_cell,
+    )
+
+
 def load_round(
     session: Session,
     organisation_id: int,
@@ -120,36 +150,32 @@ def load_round(
     targets: Collection[Target] | None = None,
     measure_keys: Collection[str] | None = None,
     min_cell: int | None = None,
-    folded: FoldResult | None = None,
+    header: RoundHeader | None = None,
 ) -> RoundData:
     """Fold a round's new responses, then load its tallies and the breakdown by background
-    item ``by``.
+    item ``by`` (a caller that already read the round's ``header`` passes it in).
 
     ``targets`` limits the tallies read to what those targets need (an indicator also needs
     its item's base); they must be in the round's questionnaire. ``measure_keys`` does the
     same with raw tally keys. The default reads every item, indicator and index.
     """
-    survey_round = rounds_service.get_round(session, organisation_id, round_id)
-    definition = questionnaires_service.published_definition(
-        session, survey_round.questionnaire_version_id
-    )
+    if header is None:
+        header = load_header(session, organisation_id, round_id, min_cell=min_cell)
+    definition = header.definition
     by_item = None if by is None else _background_item(definition, by)
-    if folded is None:  # the caller may have folded already
-        folded = fold_round(session, round_id, definition)
-    areas = queries.areas_of_round(session, round_id, round_year(survey_round))
-    area_ids = [area.id for area in areas]
+    area_ids = [area.id for area in header.areas]
     keys = None
     if targets is not None or measure_keys is not None:
         keys = {"", *(measure_keys or ())}  # "": the respondents count
         for target in targets or ():
             keys |= _measure_keys(definition, target)
     return RoundData(
-        survey_round=survey_round,
+        survey_round=header.survey_round,
         definition=definition,
-        as_of=folded.as_of,
-        min_cell=min_cell_of(session, organisation_id) if min_cell is None else min_cell,
-        areas=areas,
-        invitations=queries.invitations_issued(session, round_id),
+        as_of=header.folded.as_of,
+        min_cell=header.min_cell,
+        areas=header.areas,
+        invitations=header.invitations,
         tallies=queries.load_tallies(session, round_id, area_ids, measure_keys=keys),
         by=by_item,
         breakdown=(

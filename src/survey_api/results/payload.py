@@ -11,14 +11,12 @@ import pydantic_core
 from sqlalchemy.orm import Session
 
 from survey_api.exceptions import ValidationFailed
-from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import (
     Index,
     Indicator,
     Item,
     QuestionnaireDefinition,
 )
-from survey_api.results import queries
 from survey_api.results.cells import (
     _SUPPRESSED_COMPOSITE,
     _SUPPRESSED_INDICATOR,
@@ -28,8 +26,8 @@ from survey_api.results.cells import (
     _indicator_fields,
     _item_fields,
 )
-from survey_api.results.fold import BASE_VALID, FoldResult, fold_round
-from survey_api.results.loading import RoundData, load_round, min_cell_of, round_year
+from survey_api.results.fold import BASE_VALID
+from survey_api.results.loading import RoundData, RoundHeader, load_header, load_round
 from survey_api.results.pooled import (
     _groups,
     _pooled_composite,
@@ -46,7 +44,6 @@ from survey_api.results.suppression import (
     suppress_breakdown,
 )
 from survey_api.results.targets import _has_mean, _meta
-from survey_api.rounds import service as rounds_service
 
 ROUND_METHOD = (
     "Cells whose valid n is below min_cell_size are suppressed: only suppressed: true is shown. "
@@ -65,79 +62,78 @@ def _breakdown_hidden(data: RoundData, area_id: int, n_of: Callable[[CellTally],
     return suppress_breakdown(n_of(data.cell(area_id)), group_ns, data.min_cell)
 
 
-def _item_result(data: RoundData, item: Item, area_id: int) -> Json:
-    breakdown = None
-    if data.by is not None:
-        hidden = _breakdown_hidden(
-            data, area_id, lambda cell: cell.count("base", item.key, BASE_VALID)
+def _breakdown(
+    data: RoundData,
+    area_id: int,
+    n_of: Callable[[CellTally], int],
+    suppressed: Json,
+    fields: Callable[[CellTally], Json],
+) -> list[Json] | None:
+    """One entry per breakdown group: its figures, or the suppressed placeholder."""
+    if data.by is None:
+        return None
+    hidden = _breakdown_hidden(data, area_id, n_of)
+    return [
+        dict(
+            code=code,
+            **(suppressed if code in hidden else fields(data.group_cell(area_id, code))),
         )
-        breakdown = [
-            dict(
-                code=code,
-                **(
-                    _SUPPRESSED_ITEM
-                    if code in hidden
-                    else _item_fields(item, data.group_cell(area_id, code), data.min_cell)
-                ),
-            )
-            for code in data.breakdown_codes
-        ]
+        for code in data.breakdown_codes
+    ]
+
+
+def _item_result(data: RoundData, item: Item, area_id: int) -> Json:
+    def fields(cell: CellTally) -> Json:
+        return _item_fields(item, cell, data.min_cell)
+
     return dict(
         key=item.key,
         kind=item.kind,
-        breakdown=breakdown,
-        **_item_fields(item, data.cell(area_id), data.min_cell),
+        breakdown=_breakdown(
+            data,
+            area_id,
+            lambda cell: cell.count("base", item.key, BASE_VALID),
+            _SUPPRESSED_ITEM,
+            fields,
+        ),
+        **fields(data.cell(area_id)),
     )
 
 
 def _indicator_result(data: RoundData, indicator: Indicator, area_id: int) -> Json:
-    breakdown = None
-    if data.by is not None:
-        hidden = _breakdown_hidden(
-            data, area_id, lambda cell: cell.count("base", indicator.item, BASE_VALID)
-        )
-        breakdown = [
-            dict(
-                code=code,
-                **(
-                    _SUPPRESSED_INDICATOR
-                    if code in hidden
-                    else _indicator_fields(
-                        data.definition, indicator, data.group_cell(area_id, code), data.min_cell
-                    )
-                ),
-            )
-            for code in data.breakdown_codes
-        ]
+    def fields(cell: CellTally) -> Json:
+        return _indicator_fields(data.definition, indicator, cell, data.min_cell)
+
     return dict(
         key=indicator.key,
         item=indicator.item,
         codes=list(indicator.codes),
-        breakdown=breakdown,
-        **_indicator_fields(data.definition, indicator, data.cell(area_id), data.min_cell),
+        breakdown=_breakdown(
+            data,
+            area_id,
+            lambda cell: cell.count("base", indicator.item, BASE_VALID),
+            _SUPPRESSED_INDICATOR,
+            fields,
+        ),
+        **fields(data.cell(area_id)),
     )
 
 
 def _composite_result(data: RoundData, index: Index, area_id: int) -> Json:
-    breakdown = None
-    if data.by is not None:
-        hidden = _breakdown_hidden(data, area_id, lambda cell: cell.count("index", index.key))
-        breakdown = [
-            dict(
-                code=code,
-                **(
-                    _SUPPRESSED_COMPOSITE
-                    if code in hidden
-                    else _composite_fields(index, data.group_cell(area_id, code), data.min_cell)
-                ),
-            )
-            for code in data.breakdown_codes
-        ]
+    def fields(cell: CellTally) -> Json:
+        return _composite_fields(index, cell, data.min_cell)
+
     return dict(
         key=index.key,
         orientation=index.orientation,
-        breakdown=breakdown,
-        **_composite_fields(index, data.cell(area_id), data.min_cell),
+        breakdown=_breakdown(
+            data,
+            area_id,
+            lambda cell: cell.count("index", index.key),
+            _SUPPRESSED_COMPOSITE,
+            fields,
+        ),
+        **fields(data.cell(area_id)),
     )
 
 
@@ -277,21 +273,18 @@ def round_payload(
     by: str | None = None,
 ) -> Json:
     """:func:`round_results` as plain data (dicts and lists in the RoundResults shape)."""
-    survey_round = rounds_service.get_round(session, organisation_id, round_id)
-    definition = questionnaires_service.published_definition(
-        session, survey_round.questionnaire_version_id
-    )
-    folded = fold_round(session, round_id, definition)
+    header = load_header(session, organisation_id, round_id)
+    survey_round = header.survey_round
     key = (
         str(session.connection().engine.url),
         round_id,
         survey_round.name,
         survey_round.period,
         survey_round.questionnaire_version_id,
-        folded.last_response_id,
-        min_cell_of(session, organisation_id),
-        tuple(queries.areas_of_round(session, round_id, round_year(survey_round))),
-        tuple(sorted(queries.invitations_issued(session, round_id).items())),
+        header.folded.last_response_id,
+        header.min_cell,
+        tuple(header.areas),
+        tuple(sorted(header.invitations.items())),
         None if area_ids is None else tuple(area_ids),
         None if items is None else tuple(items),
         None if indicators is None else tuple(indicators),
@@ -303,12 +296,12 @@ def round_payload(
         if cached is not None:
             _PAYLOAD_CACHE.move_to_end(key)
     if cached is not None:
-        return {**cached, "as_of": folded.as_of}
+        return {**cached, "as_of": header.folded.as_of}
     payload = _build_payload(
         session,
         organisation_id,
         round_id,
-        folded=folded,
+        header=header,
         area_ids=area_ids,
         items=items,
         indicators=indicators,
@@ -332,9 +325,9 @@ def _build_payload(
     indicators: Sequence[str] | None,
     indices: Sequence[str] | None,
     by: str | None,
-    folded: FoldResult,
+    header: RoundHeader,
 ) -> Json:
-    data = load_round(session, organisation_id, round_id, by=by, folded=folded)
+    data = load_round(session, organisation_id, round_id, by=by, header=header)
     definition = data.definition
     chosen_items, chosen_indicators, chosen_indices = _select(
         definition, items, indicators, indices
