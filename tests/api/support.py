@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from survey_api.models import Area, Response
+from survey_api.models import Area, PendingResponse, Response
 
 PROBLEM_JSON = "application/problem+json"
 T = TypeVar("T")
@@ -50,6 +50,19 @@ def response_count(db: sessionmaker[Session], round_id: int) -> int:
                 select(func.count())
                 .select_from(Response)
                 .where(Response.survey_round_id == round_id)
+            )
+            or 0
+        )
+
+
+def received_count(db: sessionmaker[Session], round_id: int) -> int:
+    """Answers received for a round: stored, or waiting to join a batch (code answers)."""
+    with db() as session:
+        return response_count(db, round_id) + int(
+            session.scalar(
+                select(func.count())
+                .select_from(PendingResponse)
+                .where(PendingResponse.survey_round_id == round_id)
             )
             or 0
         )

@@ -1,9 +1,10 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from survey_api.ids import Id
+from survey_api.input_types import RequestModel
 
 
-class InvitationIssue(BaseModel):
+class InvitationIssue(RequestModel):
     """How many single-use codes to issue for one area of the round."""
 
     model_config = ConfigDict(
@@ -30,15 +31,31 @@ class IssuedInvitations(BaseModel):
 
 
 class InvitationCount(BaseModel):
-    """Codes issued and used for one area."""
+    """Codes issued and used for one area.
+
+    `used` follows the small-cell rule of results: below the organisation's minimum cell size
+    (or when it could be derived from the total and the other areas) it is null and
+    `suppressed` is true, whatever the true count, 0 included.
+    """
 
     area_id: int
     issued: int
-    used: int
+    used: int | None
+    suppressed: bool
+
+
+class InvitationTotal(BaseModel):
+    """Codes issued and used in the whole round; `used` suppressed like an area's."""
+
+    issued: int
+    used: int | None
+    suppressed: bool
 
 
 class InvitationCounts(BaseModel):
-    """Issued and used codes per area of a round."""
+    """Issued and used codes per area of a round, and in total."""
 
     survey_round_id: int
+    min_cell_size: int = Field(description="Used counts below this are suppressed.")
     areas: list[InvitationCount]
+    total: InvitationTotal

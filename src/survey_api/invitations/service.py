@@ -11,10 +11,13 @@ from survey_api.exceptions import Conflict, NotFound
 from survey_api.invitations.schemas import (
     InvitationCount,
     InvitationCounts,
+    InvitationTotal,
     IssuedCode,
     IssuedInvitations,
 )
 from survey_api.models import Invitation
+from survey_api.responses import pending
+from survey_api.results import suppression
 from survey_api.rounds import service as rounds_service
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 6/G, 8/B: codes are typed in from paper by people of all ages.
@@ -105,8 +108,13 @@ def redeem(session: Session, round_id: int, code: str, *, secret: str) -> int:
 
 
 def counts(session: Session, organisation_id: int, round_id: int) -> InvitationCounts:
-    """Issued and used codes per area (every area of the round, zeros included)."""
-    rounds_service.get_round(session, organisation_id, round_id)
+    """Issued and used codes per area (every area of the round, zeros included).
+
+    A used count is a count of respondents per area, so it is suppressed exactly like a
+    results cell, and the round total with the same secondary suppression as a breakdown: no
+    hidden area's count can be derived as the total minus the areas shown.
+    """
+    survey_round = rounds_service.get_round(session, organisation_id, round_id)
     rows = {
         r.area_id: r
         for r in session.execute(
@@ -119,14 +127,28 @@ def counts(session: Session, organisation_id: int, round_id: int) -> InvitationC
             .group_by(Invitation.area_id)
         )
     }
+    area_ids = rounds_service.area_ids_of(session, round_id)
+    issued = {a: int(rows[a].issued) if a in rows else 0 for a in area_ids}
+    used = {a: int(rows[a].used or 0) if a in rows else 0 for a in area_ids}
+    k = pending.min_cell_of_round(session, survey_round)
+    total_used = sum(used.values())
+    hidden = suppression.suppress_breakdown(total_used, used, k)
+    total_hidden = suppression.primary_suppressed(total_used, k)
     return InvitationCounts(
         survey_round_id=round_id,
+        min_cell_size=k,
         areas=[
             InvitationCount(
                 area_id=a,
-                issued=int(rows[a].issued) if a in rows else 0,
-                used=int(rows[a].used or 0) if a in rows else 0,
+                issued=issued[a],
+                used=None if a in hidden else used[a],
+                suppressed=a in hidden,
             )
-            for a in rounds_service.area_ids_of(session, round_id)
+            for a in area_ids
         ],
+        total=InvitationTotal(
+            issued=sum(issued.values()),
+            used=None if total_hidden else total_used,
+            suppressed=total_hidden,
+        ),
     )

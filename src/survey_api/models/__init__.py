@@ -5,7 +5,7 @@ from survey_api.models.base import Base, utcnow
 from survey_api.models.intervention import FormTokenUse, Intervention, InterventionArea
 from survey_api.models.organisation import ROLES, ApiKey, Organisation
 from survey_api.models.questionnaire import Questionnaire, QuestionnaireVersion
-from survey_api.models.response import IdempotencyRecord, Invitation, Response
+from survey_api.models.response import IdempotencyRecord, Invitation, PendingResponse, Response
 from survey_api.models.survey_round import SurveyRound, SurveyRoundArea
 from survey_api.models.tally import Tally, TallyWatermark
 
@@ -22,6 +22,7 @@ __all__ = [
     "InterventionArea",
     "Invitation",
     "Organisation",
+    "PendingResponse",
     "Questionnaire",
     "QuestionnaireVersion",
     "Response",

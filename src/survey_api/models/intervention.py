@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey_api.models.base import Base, utcnow
@@ -24,7 +24,12 @@ class Intervention(Base):
     description: Mapped[str | None] = mapped_column(Text, default=None)
     start_date: Mapped[date]
     end_date: Mapped[date | None] = mapped_column(default=None)
-    cost_sek: Mapped[int | None] = mapped_column(default=None)
+    # The API accepts costs up to 10 000 000 000 SEK, so 64 bits. SQLite's INTEGER already
+    # holds 64 bits, and rebuilding the table there would cascade-delete intervention_area rows
+    # (migration 0003).
+    cost_sek: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

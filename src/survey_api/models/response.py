@@ -17,6 +17,7 @@ class Response(Base):
     __tablename__ = "response"
     __table_args__ = (
         CheckConstraint("channel IN ('web', 'paper', 'phone')", name="channel_known"),
+        CheckConstraint("entry IN ('code', 'link', 'api')", name="entry_known"),
         # The tally fold scans a round's responses past its watermark in id order.
         Index("ix_response_survey_round_id_id", "survey_round_id", "id"),
     )
@@ -26,7 +27,37 @@ class Response(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"), index=True)
     language: Mapped[str] = mapped_column(String(8))
     channel: Mapped[str] = mapped_column(String(8))
+    # The way in: an invitation `code`, a poster's area `link`, or the `api` (staff entering
+    # paper and phone answers), so analysts can compare link answers with code answers.
+    entry: Mapped[str] = mapped_column(String(8))
+    # For code answers, the date the batch was released from pending_response, not the date
+    # the tenant answered (docs/privacy.md).
     submitted_date: Mapped[date]
+    answers: Mapped[dict[str, Any]]
+
+
+class PendingResponse(Base):
+    """A response that came in through an invitation code, waiting to join a batch.
+
+    Redeeming a code and storing its answers happen in one transaction, so anything that
+    transaction leaves behind (PostgreSQL's xmin, an id drawn at that moment, the date) would
+    link the used invitation to the answers. Code answers therefore wait here and are moved into
+    `response` in shuffled batches of at least the organisation's minimum cell size per round
+    and area, in a later transaction; this row is deleted then (responses/pending.py and
+    docs/privacy.md). Like `response`, it holds no time at all and nothing about the tenant.
+    """
+
+    __tablename__ = "pending_response"
+    __table_args__ = (
+        CheckConstraint("channel IN ('web', 'paper', 'phone')", name="channel_known"),
+        Index("ix_pending_response_survey_round_id_area_id", "survey_round_id", "area_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_round_id: Mapped[int] = mapped_column(ForeignKey("survey_round.id", ondelete="CASCADE"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"))
+    language: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(8))
     answers: Mapped[dict[str, Any]]
 
 

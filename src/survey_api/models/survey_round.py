@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey_api.models.base import Base, utcnow
@@ -24,6 +24,8 @@ class SurveyRound(Base):
     open_date: Mapped[date]
     close_date: Mapped[date]
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Area links (posters) can be answered more than once by nature; a round can refuse them.
+    area_links_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -4,6 +4,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from survey_api.ids import Id
+from survey_api.input_types import RequestModel
 
 Channel = Literal["web", "paper", "phone"]
 
@@ -17,7 +18,7 @@ _ANSWERS_EXAMPLE: dict[str, Any] = {
 }
 
 
-class ResponseSubmit(BaseModel):
+class ResponseSubmit(RequestModel):
     """One tenant's answers, validated against the round's published questionnaire version."""
 
     model_config = ConfigDict(
@@ -46,7 +47,7 @@ class ResponseSubmit(BaseModel):
     )
 
 
-class BulkResponse(BaseModel):
+class BulkResponse(RequestModel):
     """A paper or phone response in a bulk upload (no invitation codes)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -57,7 +58,7 @@ class BulkResponse(BaseModel):
     answers: dict[str, Any]
 
 
-class BulkUpload(BaseModel):
+class BulkUpload(RequestModel):
     """Up to 1000 responses stored all together or not at all."""
 
     model_config = ConfigDict(
@@ -87,12 +88,29 @@ class BulkUpload(BaseModel):
     responses: list[BulkResponse] = Field(min_length=1, max_length=1000)
 
 
-class ResponseReceipt(BaseModel):
-    """A stored response. Only the date is kept, never the time."""
+Entry = Literal["code", "link", "api"]
 
-    id: int
+
+class ResponseReceipt(BaseModel):
+    """A received response. Only the date is kept, never the time.
+
+    An answer sent with an invitation code is not stored at once: it waits, anonymously, until
+    it can join a shuffled batch of answers from the same area (docs/privacy.md), so it has no
+    id yet and never gets one that could be tied to this receipt.
+    """
+
+    id: int | None = Field(
+        description="The stored response's id; null while a code answer is pending."
+    )
     survey_round_id: int
     area_id: int
+    entry: Entry = Field(
+        description="How the answer came in: `code` (invitation), `link` (area link) or `api`."
+    )
+    pending: bool = Field(
+        description="True for a code answer waiting to join a batch; it counts in results "
+        "once released (at the latest when the round closes)."
+    )
     submitted_date: date
 
 

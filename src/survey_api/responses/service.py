@@ -14,10 +14,12 @@ from survey_api.invitations import service as invitations_service
 from survey_api.models import IdempotencyRecord, Response, SurveyRound, SurveyRoundArea
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition, validate_answers
+from survey_api.responses import pending
 from survey_api.responses.schemas import (
     BulkReceipt,
     BulkResponse,
     BulkUpload,
+    Entry,
     ResponseReceipt,
     ResponseSubmit,
 )
@@ -110,7 +112,8 @@ def submit(
     if errors:
         raise _invalid(errors)
     if data.invitation_code is not None:
-        # Redeemed in the same transaction as the insert: a rejected response keeps the code.
+        # Redeemed in the same transaction as the answers are kept: a rejected response keeps
+        # the code. The answers wait in pending_response (see responses/pending.py).
         area_id = invitations_service.redeem(session, round_id, data.invitation_code, secret=secret)
         if data.area_id is not None and data.area_id != area_id:
             raise _invalid(
@@ -122,6 +125,15 @@ def submit(
                     }
                 ]
             )
+        return hold_code_answer(
+            session,
+            survey_round,
+            definition,
+            area_id=area_id,
+            language=data.language,
+            channel=data.channel,
+            answers=data.answers,
+        )
     else:
         assert data.area_id is not None and has_area is not None
         area_id = data.area_id
@@ -134,7 +146,38 @@ def submit(
         area_id=area_id,
         language=data.language,
         channel=data.channel,
+        entry="api",
         answers=data.answers,
+    )
+
+
+def hold_code_answer(
+    session: Session,
+    survey_round: SurveyRound,
+    definition: QuestionnaireDefinition,
+    *,
+    area_id: int,
+    language: str,
+    channel: str,
+    answers: dict[str, Any],
+) -> ResponseReceipt:
+    """Keep an already validated answer sent with a redeemed code until its batch is released
+    (also used by the tenant web form)."""
+    pending.hold(
+        session,
+        survey_round,
+        area_id=area_id,
+        language=language,
+        channel=channel,
+        answers=clean_answers(definition, answers),
+    )
+    return ResponseReceipt(
+        id=None,
+        survey_round_id=survey_round.id,
+        area_id=area_id,
+        entry="code",
+        pending=True,
+        submitted_date=rounds_service.today(),
     )
 
 
@@ -149,9 +192,11 @@ def store(
     area_id: int,
     language: str,
     channel: str,
+    entry: Entry,
     answers: dict[str, Any],
 ) -> ResponseReceipt:
-    """Insert an already validated response (also used by the tenant web form)."""
+    """Insert an already validated response that came in by area link or the API (also used
+    by the tenant web form). Code answers go through :func:`hold_code_answer` instead."""
     submitted_date = rounds_service.today()
     results_fold.hold_round_for_submission(session, survey_round.id)  # before the id is drawn
     # A Core insert on the session's connection (same transaction): the ORM's bulk-insert
@@ -165,6 +210,7 @@ def store(
                 "area_id": area_id,
                 "language": language,
                 "channel": channel,
+                "entry": entry,
                 "submitted_date": submitted_date,
                 "answers": clean_answers(definition, answers),
             },
@@ -175,6 +221,8 @@ def store(
         id=response_id,
         survey_round_id=survey_round.id,
         area_id=area_id,
+        entry=entry,
+        pending=False,
         submitted_date=submitted_date,
     )
 
@@ -262,6 +310,7 @@ def _insert_many(
                 "area_id": r.area_id,
                 "language": r.language,
                 "channel": r.channel,
+                "entry": "api",
                 "submitted_date": submitted_date,
                 "answers": clean_answers(definition, r.answers),
             }

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from survey_api.exceptions import ValidationFailed
 from survey_api.models import Organisation, SurveyRound
 from survey_api.questionnaires import service as questionnaires_service
+from survey_api.responses import pending
 from survey_api.questionnaires.definition import (
     Item,
     QuestionnaireDefinition,
@@ -121,6 +122,7 @@ class RoundHeader:
     areas: list[AreaInfo]
     invitations: dict[int, int]
     min_cell: int
+    pending: int
 
 
 def load_header(
@@ -131,9 +133,15 @@ def load_header(
     definition = questionnaires_service.published_definition(
         session, survey_round.questionnaire_version_id
     )
+    waiting = pending.waiting_count(session, round_id)
+    if waiting and rounds_service.status_of(survey_round) == "closed":
+        # A round that closed by its date: the code answers still waiting join it now.
+        pending.release_all(session, round_id)
+        waiting = 0
     return RoundHeader(
         survey_round=survey_round,
         definition=definition,
+        pending=waiting,
         folded=fold_round(session, round_id, definition),
         areas=queries.areas_of_round(session, round_id, round_year(survey_round)),
         invitations=queries.invitations_issued(session, round_id),

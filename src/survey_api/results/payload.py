@@ -296,7 +296,7 @@ def round_payload(
         if cached is not None:
             _PAYLOAD_CACHE.move_to_end(key)
     if cached is not None:
-        return {**cached, "as_of": header.folded.as_of}
+        return {**cached, "as_of": header.folded.as_of, "pending": header.pending}
     payload = _build_payload(
         session,
         organisation_id,
@@ -385,6 +385,7 @@ def _build_payload(
         "period": survey_round.period,
         "questionnaire_version_id": survey_round.questionnaire_version_id,
         "as_of": data.as_of,
+        "pending": header.pending,
         "min_cell_size": data.min_cell,
         "by": None if data.by is None else data.by.key,
         "breakdown_codes": None if data.by is None else data.breakdown_codes,

@@ -248,6 +248,10 @@ class RoundResults(_Out):
     period: str
     questionnaire_version_id: int
     as_of: datetime = Field(description="Every response committed before this instant is included.")
+    pending: int = Field(
+        description="Answers sent with invitation codes that wait to join a batch and are not "
+        "included yet (docs/privacy.md); all of them are included once the round closes."
+    )
     min_cell_size: int = Field(description="Cells with a smaller valid n are suppressed.")
     by: str | None = Field(description="The background item of the breakdowns, if any.")
     breakdown_codes: list[int] | None = Field(

@@ -11,6 +11,7 @@ from survey_api.rounds.schemas import (
     RoundStatus,
     SurveyRoundCreate,
     SurveyRoundRead,
+    SurveyRoundUpdate,
 )
 
 router = APIRouter(prefix="/rounds", tags=["survey rounds"])
@@ -69,4 +70,18 @@ def get_round(round_id: RoundId, principal: AnyRole, session: SessionDep) -> Sur
 def close_round(round_id: RoundId, principal: Analyst, session: SessionDep) -> SurveyRoundRead:
     """Close a survey round now, before its close date. It then accepts no responses."""
     survey_round = service.close_round(session, principal.organisation_id, round_id)
+    return service.read_rounds(session, [survey_round])[0]
+
+
+@router.patch(
+    "/{round_id}",
+    operation_id="update_round",
+    response_model=SurveyRoundRead,
+    responses=problem_responses(401, 403, 404, 413, 422),
+)
+def update_round(
+    round_id: RoundId, body: SurveyRoundUpdate, principal: Analyst, session: SessionDep
+) -> SurveyRoundRead:
+    """Change a round's settings: turn its area links (posters) off or on again."""
+    survey_round = service.update_round(session, principal.organisation_id, round_id, body)
     return service.read_rounds(session, [survey_round])[0]

@@ -4,13 +4,14 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from survey_api.ids import Id
+from survey_api.input_types import IsoDate, RequestModel
 from survey_api.timestamps import UtcDatetime
 
-PERIOD_PATTERN = r"^\d{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
+PERIOD_PATTERN = r"^[0-9]{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
 RoundStatus = Literal["scheduled", "open", "closed"]
 
 
-class SurveyRoundCreate(BaseModel):
+class SurveyRoundCreate(RequestModel):
     """A survey round to create: one published questionnaire version, a period, areas, dates."""
 
     model_config = ConfigDict(
@@ -36,8 +37,13 @@ class SurveyRoundCreate(BaseModel):
         description="YYYY, YYYY-H1/H2, YYYY-Q1..Q4 or YYYY-MM; sorts in time order per format.",
     )
     area_ids: list[Id] = Field(min_length=1, max_length=2000)
-    open_date: date
-    close_date: date
+    open_date: IsoDate
+    close_date: IsoDate
+    area_links_enabled: bool = Field(
+        default=True,
+        description="Whether the round's area links (posters) accept answers. An area link can "
+        "be answered more than once by nature; invitation codes cannot.",
+    )
 
     @model_validator(mode="after")
     def dates_ordered(self) -> Self:
@@ -46,6 +52,18 @@ class SurveyRoundCreate(BaseModel):
         if len(set(self.area_ids)) != len(self.area_ids):
             raise ValueError("area_ids lists an area more than once")
         return self
+
+
+class SurveyRoundUpdate(RequestModel):
+    """Settings of a round that may change while it runs."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"area_links_enabled": False}]}
+    )
+
+    area_links_enabled: bool = Field(
+        description="False turns the round's area links off at once; codes keep working."
+    )
 
 
 class SurveyRoundRead(BaseModel):
@@ -62,4 +80,9 @@ class SurveyRoundRead(BaseModel):
     close_date: date
     closed_at: UtcDatetime | None
     status: RoundStatus
-    response_count: int
+    area_links_enabled: bool
+    response_count: int = Field(description="Responses stored and counted in results.")
+    pending_responses: int = Field(
+        description="Answers sent with an invitation code that are waiting to join a batch "
+        "(see docs/privacy.md); they are counted once released, at the latest at the close."
+    )

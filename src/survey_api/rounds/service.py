@@ -16,7 +16,13 @@ from survey_api.models import (
     utcnow,
 )
 from survey_api.questionnaires import service as questionnaires_service
-from survey_api.rounds.schemas import RoundStatus, SurveyRoundCreate, SurveyRoundRead
+from survey_api.responses import pending
+from survey_api.rounds.schemas import (
+    RoundStatus,
+    SurveyRoundCreate,
+    SurveyRoundRead,
+    SurveyRoundUpdate,
+)
 
 # Round dates are Swedish calendar dates: a round that closes on 15 April is open until
 # midnight in Sweden, whatever the server's time zone.
@@ -96,6 +102,7 @@ def create_round(session: Session, organisation_id: int, data: SurveyRoundCreate
         period=data.period,
         open_date=data.open_date,
         close_date=data.close_date,
+        area_links_enabled=data.area_links_enabled,
     )
     session.add(survey_round)
     session.flush()
@@ -112,6 +119,18 @@ def close_round(session: Session, organisation_id: int, round_id: int) -> Survey
     if survey_round.closed_at is not None:
         raise Conflict(f"survey round {round_id} was already closed")
     survey_round.closed_at = utcnow()
+    session.flush()
+    # Code answers still waiting for a batch join the results now (responses/pending.py).
+    pending.release_all(session, round_id)
+    return survey_round
+
+
+def update_round(
+    session: Session, organisation_id: int, round_id: int, data: SurveyRoundUpdate
+) -> SurveyRound:
+    """Change a round's settings (area links on or off)."""
+    survey_round = get_round(session, organisation_id, round_id)
+    survey_round.area_links_enabled = data.area_links_enabled
     session.flush()
     return survey_round
 
@@ -152,6 +171,7 @@ def read_rounds(session: Session, rounds: list[SurveyRound]) -> list[SurveyRound
             .group_by(Response.survey_round_id)
         )
     }
+    waiting = pending.waiting_counts(session, ids)
     versions = {
         v.id: v
         for v in session.execute(
@@ -175,7 +195,9 @@ def read_rounds(session: Session, rounds: list[SurveyRound]) -> list[SurveyRound
             close_date=r.close_date,
             closed_at=r.closed_at,
             status=status_of(r),
+            area_links_enabled=r.area_links_enabled,
             response_count=counts.get(r.id, 0),
+            pending_responses=waiting.get(r.id, 0),
         )
         for r in rounds
     ]

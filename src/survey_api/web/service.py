@@ -351,15 +351,27 @@ def _finish(
             raise TenantProblem(UNKNOWN_CODE, language=language, languages=ctx.languages) from None
         if area_id != ctx.area_id:  # impossible with a genuine token; refuse rather than guess
             raise TenantProblem(UNKNOWN_CODE, language=language)
-    responses_service.store(
-        session,
-        ctx.survey_round,
-        ctx.definition,
-        area_id=ctx.area_id,
-        language=language,
-        channel="web",
-        answers=answers,
-    )
+        # Code answers wait for a batch, so nothing ties them to the redemption.
+        responses_service.hold_code_answer(
+            session,
+            ctx.survey_round,
+            ctx.definition,
+            area_id=ctx.area_id,
+            language=language,
+            channel="web",
+            answers=answers,
+        )
+    else:
+        responses_service.store(
+            session,
+            ctx.survey_round,
+            ctx.definition,
+            area_id=ctx.area_id,
+            language=language,
+            channel="web",
+            entry="link",
+            answers=answers,
+        )
     return Redirect(f"/thanks?lang={language}")
 
 
