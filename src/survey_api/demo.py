@@ -67,6 +67,7 @@ RESPONDENTS_PER_AREA = 260
 TREATED_AREA = "hjallbo"
 LANGUAGES = (("sv", 0.6), ("ar", 0.25), ("en", 0.15))
 CHANNELS = (("web", 0.7), ("paper", 0.25), ("phone", 0.05))
+WEB_ENTRIES = (("code", 0.75), ("link", 0.25))
 COMMENTS = (
     "Gångtunneln vid centrum är mörk på kvällen.",
     "Det är stökigt vid busshållplatsen.",
@@ -211,14 +212,17 @@ def _round(
             level += 0.55  # trygghetsvärdar started shortly before the current round
         for _ in range(RESPONDENTS_PER_AREA):
             answers = _answers(definition, level + rng.gauss(0, 1), rng)
+            channel = _pick(CHANNELS, rng)
             rows.append(
                 {
                     "survey_round_id": survey_round.id,
                     "area_id": areas[demo_area.code].id,
                     "language": _pick(LANGUAGES, rng),
-                    "channel": _pick(CHANNELS, rng),
+                    "channel": channel,
+                    "entry": _pick(WEB_ENTRIES, rng) if channel == "web" else "api",
+                    # Never after today: a demo answer from the future would confuse "as of".
                     "submitted_date": min(
-                        close_date, open_date + timedelta(days=rng.randrange(40))
+                        close_date, today(), open_date + timedelta(days=rng.randrange(40))
                     ),
                     "answers": answers,
                 }

@@ -260,6 +260,7 @@ ROLE_RULES: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/rounds"): DEFINERS,
     ("GET", "/api/v1/rounds/{round_id}"): ALL,
     ("POST", "/api/v1/rounds/{round_id}/close"): DEFINERS,
+    ("PATCH", "/api/v1/rounds/{round_id}"): DEFINERS,
     ("POST", "/api/v1/rounds/{round_id}/invitations"): DEFINERS,
     ("GET", "/api/v1/rounds/{round_id}/invitations"): ALL,
     ("POST", "/api/v1/rounds/{round_id}/responses"): UPLOADERS,

@@ -464,9 +464,12 @@ def test_response_rows_hold_nothing_that_identifies_the_respondent(
             "area_id",
             "language",
             "channel",
+            "entry",
             "submitted_date",
             "answers",
         }
+        pending_columns = {c["name"] for c in inspector.get_columns("pending_response")}
+        assert pending_columns == set(columns) - {"entry", "submitted_date"}
         assert isinstance(columns["submitted_date"]["type"], Date)
         foreign = {fk["referred_table"] for fk in inspector.get_foreign_keys("response")}
         assert foreign == {"survey_round", "area"}

@@ -67,6 +67,7 @@ def scenario(org: Org, db: sessionmaker[Session]) -> dict[str, int]:
                         "area_id": area_id,
                         "language": "sv",
                         "channel": "paper",
+                        "entry": "api",
                         "submitted_date": date(year, 3, 15),
                         "answers": {"trygg_ute_kvall": 3 if i < unsafe else 1},
                     }

@@ -234,6 +234,7 @@ def _insert(session: Session, round_id: int, area_id: int) -> int:
         area_id=area_id,
         language="sv",
         channel="paper",
+        entry="api",
         submitted_date=date.today(),
         answers={"trivsel": 4},
     )

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from survey_api.invitations.service import hash_code
-from survey_api.models import FormTokenUse, Invitation, Response
+from survey_api.models import FormTokenUse, Invitation, PendingResponse, Response
 from survey_api.rounds.service import today
 from tests.conftest import TEST_SECRET, LiveServer, Org
 from tests.helpers import full_answers, ok, publish_standard, standard_definition
@@ -19,13 +19,19 @@ from tests.web.conftest import Survey, area_path, issue_codes
 from tests.web.pages import complete, form, post, step_keys
 
 
-def stored(db: sessionmaker[Session], round_id: int) -> list[Response]:
+def stored(db: sessionmaker[Session], round_id: int) -> list[Response | PendingResponse]:
+    """What a round received: stored responses, then code answers still waiting for a batch."""
     with db() as session:
-        return list(
-            session.scalars(
+        return [
+            *session.scalars(
                 select(Response).where(Response.survey_round_id == round_id).order_by(Response.id)
-            )
-        )
+            ),
+            *session.scalars(
+                select(PendingResponse)
+                .where(PendingResponse.survey_round_id == round_id)
+                .order_by(PendingResponse.id)
+            ),
+        ]
 
 
 def start(tenant: httpx.Client, page: httpx.Response) -> httpx.Response:
@@ -74,6 +80,7 @@ def test_answers_arrive_exactly_as_entered(
         "fritext_plats": "Gångtunneln vid centrum är mörk.\nÅtgärda belysningen – tack!",
     }
     assert response.answers == expected
+    assert isinstance(response, Response) and response.entry == "link"
     assert (response.area_id, response.language, response.channel, response.submitted_date) == (
         survey.area_id,
         "sv",
@@ -96,6 +103,7 @@ def test_invitation_code_in_arabic(
     sent, _ = complete(tenant, first, answers, headers=arabic)
     assert sent.status_code == 303 and sent.headers["location"] == "/thanks?lang=ar"
     [response] = stored(db, survey.round.id)
+    assert isinstance(response, PendingResponse)  # a code answer waits for its batch
     assert response.answers == answers
     assert (response.language, response.area_id) == ("ar", survey.round.area_ids[1])
     with db() as session:
