@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,15 +115,24 @@ class LiveServer:
     settings: Settings
 
 
-@pytest.fixture(scope="session")
-def server(database_url: str) -> Iterator[LiveServer]:
-    """The app served by uvicorn on a loopback port: the real HTTP stack."""
-    settings = Settings(
-        database_url=database_url,
-        secret_key=TEST_SECRET,
-        max_body_bytes=TEST_MAX_BODY,
-        public_base_url="http://testserver.invalid",
-    )
+def settings_for(database_url: str, **overrides: object) -> Settings:
+    """The settings of a test server; the tenant form's per-client limits are out of the way
+    (every test request comes from 127.0.0.1) unless a test sets its own."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "secret_key": TEST_SECRET,
+        "max_body_bytes": TEST_MAX_BODY,
+        "public_base_url": "http://testserver.invalid",
+        "form_link_answer_limit": "100000/hour",
+        "form_code_attempt_limit": "100000/minute",
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[LiveServer]:
+    """The app served by uvicorn on a loopback port, in a thread, until the block ends."""
     port = free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
@@ -135,9 +145,18 @@ def server(database_url: str) -> Iterator[LiveServer]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
-    yield LiveServer(base_url=f"http://127.0.0.1:{port}", settings=settings)
-    uv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield LiveServer(base_url=f"http://127.0.0.1:{port}", settings=settings)
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str) -> Iterator[LiveServer]:
+    """The app served by uvicorn on a loopback port: the real HTTP stack."""
+    with serve(settings_for(database_url)) as live:
+        yield live
 
 
 @dataclass

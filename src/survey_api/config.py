@@ -2,7 +2,8 @@
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field, SecretStr
+from limits import parse
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
@@ -27,7 +28,29 @@ class Settings(BaseSettings):
         description="Base of the links printed on invitation letters and share links.",
     )
     max_body_bytes: int = Field(default=2_000_000, description="Request bodies above this get 413.")
+    form_link_answer_limit: str = Field(
+        default="20/hour",
+        description="Answers one client may send through one round's area links, per process "
+        "(the `limits` notation: '20/hour', '50 per day'). Keep it generous: a tenants' "
+        "meeting on one Wi-Fi, or a mobile operator's shared address, is one client.",
+    )
+    form_code_attempt_limit: str = Field(
+        default="30/minute",
+        description="Codes one client may type in on the code page, per process.",
+    )
     db_pool_size: int = 10
+
+    @field_validator("form_link_answer_limit", "form_code_attempt_limit")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate such as '20/hour' or '5 per minute'"
+            ) from None
+        return value
+
     sql_echo: bool = False
 
 

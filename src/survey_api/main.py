@@ -15,6 +15,7 @@ from survey_api import __version__
 from survey_api.config import DEV_SECRET, Settings, get_settings
 from survey_api.db import make_engine, make_sessionmaker
 from survey_api.exceptions import PROBLEM_JSON, PayloadTooLarge, SurveyError, ValidationFailed
+from survey_api.web.throttle import FormThrottle
 
 logger = logging.getLogger("survey_api")
 
@@ -56,6 +57,18 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> JSONRe
         )
     fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
     return problem_response(ValidationFailed(f"invalid request: {fields}", errors=errors), request)
+
+
+def _http_detail(exc: StarletteHTTPException) -> str:
+    """The detail of an HTTP error; FastAPI's bare 400 for an unparsable body says why."""
+    cause = exc.__cause__
+    if exc.status_code == 400 and isinstance(cause, RecursionError):
+        return "the body is not valid JSON: it is nested too deeply"
+    if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        return f"the body is not valid JSON: it is not UTF-8 ({cause.reason} at byte {cause.start})"
+    if exc.status_code == 400 and isinstance(cause, ValueError) and "digits" in str(cause):
+        return "the body is not valid JSON: a number has more than 4300 digits"
+    return str(exc.detail)
 
 
 class BodySizeLimit:
@@ -140,6 +153,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.form_throttle = FormThrottle(
+        link_answers=settings.form_link_answer_limit,
+        code_attempts=settings.form_code_attempt_limit,
+    )
 
     @app.exception_handler(SurveyError)
     async def survey_error(request: Request, exc: SurveyError) -> JSONResponse:
@@ -151,9 +168,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        error = SurveyError(str(exc.detail))
+        error = SurveyError(_http_detail(exc))
         error.status_code = exc.status_code
-        error.title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        error.title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(
+            exc.status_code, "Error"
+        )
         error.type_slug = error.title.lower().replace(" ", "-")
         return problem_response(error, request)
 

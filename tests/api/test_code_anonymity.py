@@ -188,9 +188,7 @@ def test_a_database_copy_cannot_link_a_code_answer_to_fewer_than_k_households(
 
     # 3. What the attacker can narrow an answer to: invitations redeemed before its batch was
     #    written (xid order; xids do not wrap around in a test). At least 2k (k at the close).
-    redeemed_before = {
-        xid: sum(1 for _, ixid in invitations if ixid <= xid) for xid in batches
-    }
+    redeemed_before = {xid: sum(1 for _, ixid in invitations if ixid <= xid) for xid in batches}
     assert min(redeemed_before.values()) >= 2 * K
 
     # 4. Id order and physical order inside a batch say nothing about arrival: the within-batch

@@ -69,6 +69,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/api/v1/rounds/{round_id}"): lambda ids: {},
     ("POST", "/api/v1/rounds/{round_id}/close"): lambda ids: {},
     ("PATCH", "/api/v1/rounds/{round_id}"): lambda ids: {"json": {"area_links_enabled": False}},
+    ("GET", "/api/v1/rounds/{round_id}/results/entries"): lambda ids: {},
     ("GET", "/api/v1/rounds/{round_id}/invitations"): lambda ids: {},
     ("POST", "/api/v1/rounds/{round_id}/invitations"): lambda ids: {
         "json": {"area_id": ids.area, "count": 2}

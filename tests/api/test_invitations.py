@@ -102,7 +102,12 @@ def test_counts_issued_and_used_per_area(org: Org) -> None:
     codes = {first: issue(org, r, first, 8), second: issue(org, r, second, 6)}
     codes[third] = issue(org, r, third, 3)
     issue(org, r, first, 3)
-    assert counts(org, r) == {first: (11, None), second: (6, None), third: (3, None), fourth: (0, None)}
+    assert counts(org, r) == {
+        first: (11, None),
+        second: (6, None),
+        third: (3, None),
+        fourth: (0, None),
+    }
     for area, used in ((first, 7), (second, 6), (third, 2)):
         for code in codes[area][:used]:
             ok(redeem(org.integrator, r, code), 201)
@@ -112,7 +117,12 @@ def test_counts_issued_and_used_per_area(org: Org) -> None:
     # third (2 used) is below 5; fourth (0) too, and shows exactly the same. Together they add
     # up to 2, which 15 - 7 - 6 would give away, so the smallest shown area (second) is hidden
     # as well: the reader learns only that second + third + fourth = 8.
-    assert counts(org, r) == {first: (11, 7), second: (6, None), third: (3, None), fourth: (0, None)}
+    assert counts(org, r) == {
+        first: (11, 7),
+        second: (6, None),
+        third: (3, None),
+        fourth: (0, None),
+    }
     hidden = [a for a in body["areas"] if a["area_id"] in (third, fourth)]
     assert [{k: v for k, v in a.items() if k not in ("area_id", "issued")} for a in hidden] == [
         {"used": None, "suppressed": True}
@@ -252,7 +262,14 @@ def test_a_response_keeps_no_link_to_its_invitation(org: Org, db: sessionmaker[S
     r = open_round(org.analyst)
     code = issue(org, r, r.area_ids[0], 1)[0]
     receipt = ok(redeem(org.integrator, r, code), 201)
-    assert set(receipt) == {"id", "survey_round_id", "area_id", "entry", "pending", "submitted_date"}
+    assert set(receipt) == {
+        "id",
+        "survey_round_id",
+        "area_id",
+        "entry",
+        "pending",
+        "submitted_date",
+    }
     assert receipt["id"] is None  # no id that the submitter could match to a stored row
     with db() as session:
         inspector = inspect(session.connection())

@@ -68,9 +68,7 @@ def hold(
 def min_cell_of_round(session: Session, survey_round: SurveyRound) -> int:
     """k: the round's organisation's effective minimum cell size."""
     setting = session.scalar(
-        select(Organisation.min_cell_size).where(
-            Organisation.id == survey_round.organisation_id
-        )
+        select(Organisation.min_cell_size).where(Organisation.id == survey_round.organisation_id)
     )
     return effective_min_cell(setting)
 

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from survey_api.exceptions import ValidationFailed
 from survey_api.models import Organisation, SurveyRound
 from survey_api.questionnaires import service as questionnaires_service
-from survey_api.responses import pending
 from survey_api.questionnaires.definition import (
     Item,
     QuestionnaireDefinition,
 )
+from survey_api.responses import pending
 from survey_api.results import queries
 from survey_api.results.cells import mean_sums, share_counts, valid_n
 from survey_api.results.fold import FoldResult, fold_round

@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import StringConstraints
 
-from survey_api.auth.dependencies import AnyRole, SessionDep
+from survey_api.auth.dependencies import Admin, AnyRole, SessionDep
 from survey_api.exceptions import problem_responses
-from survey_api.results import service
-from survey_api.results.schemas import RoundResults, TrendSeries
+from survey_api.ids import MAX_ID
+from survey_api.results import entries, service
+from survey_api.results.schemas import RoundEntries, RoundResults, TrendSeries
 
 router = APIRouter(tags=["results"])
 
@@ -116,3 +117,23 @@ def get_trends(
     """
     target = service.target_of(item=item, indicator=indicator, index=index)
     return service.trend(session, principal.organisation_id, target, area_id=area_id, group=group)
+
+
+@router.get(
+    "/rounds/{round_id}/results/entries",
+    operation_id="get_round_entries",
+    response_model=RoundEntries,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_round_entries(
+    round_id: Annotated[int, Path(description="The survey round's id.", ge=1, le=MAX_ID)],
+    principal: Admin,
+    session: SessionDep,
+) -> RoundEntries:
+    """Answers per way in (code, area link, API) for each area, and days of link bursts.
+
+    For an admin to judge area-link answers, which can be sent more than once: compare them
+    with code answers, and look at days flagged as bursts. Counts are suppressed like a
+    breakdown of the area's responses; a burst day is a flag, never a count.
+    """
+    return entries.round_entries(session, principal.organisation_id, round_id)

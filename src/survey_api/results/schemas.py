@@ -7,7 +7,7 @@ every other field, so it serialises identically whatever its true n (0 included)
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -260,6 +260,30 @@ class RoundResults(_Out):
     areas: list[AreaResults]
     pooled: list[PooledGroup]
     method: str = Field(description="How pooled groups and suppression work, in brief.")
+
+
+class AreaEntries(_Out):
+    """One area's stored answers per way in; null where suppressed (a breakdown of its
+    responses), and the days its link answers burst."""
+
+    area_id: int
+    suppressed: bool = Field(description="The area's responses are below the minimum cell size.")
+    code: int | None = Field(description="Answers through invitation codes (released ones).")
+    link: int | None = Field(description="Answers through the area link (posters).")
+    api: int | None = Field(description="Answers entered through the API (paper, phone).")
+    link_burst_days: list[date] = Field(
+        description="Days with an unusual number of link answers (see `burst_rule`)."
+    )
+
+
+class RoundEntries(_Out):
+    """How a round's answers came in, per area: for comparing link with code answers."""
+
+    survey_round_id: int
+    min_cell_size: int
+    pending: int = Field(description="Code answers waiting to join a batch (not counted here).")
+    burst_rule: str
+    areas: list[AreaEntries]
 
 
 # --- trends -----------------------------------------------------------------------------------

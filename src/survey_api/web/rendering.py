@@ -149,4 +149,7 @@ async def _problem_page(request: Request, problem: TenantProblem) -> Response:
         # ?lang= links only make sense on an address that can be fetched again.
         language_links=request.method == "GET",
     )
-    return render_view(view)
+    response = render_view(view)
+    if problem.retry_after is not None:
+        response.headers["Retry-After"] = str(problem.retry_after)
+    return response

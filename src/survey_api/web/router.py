@@ -20,6 +20,7 @@ from survey_api.config import Settings
 from survey_api.db import get_session
 from survey_api.web import rendering, service
 from survey_api.web.rendering import TenantRoute, respond
+from survey_api.web.throttle import FormThrottle
 
 router = APIRouter(route_class=TenantRoute)
 
@@ -41,6 +42,21 @@ FormFields = Annotated[dict[str, list[str]], Depends(_form_fields)]
 def _secret(request: Request) -> str:
     settings: Settings = request.app.state.settings
     return settings.secret_key.get_secret_value()
+
+
+def _throttle(request: Request) -> FormThrottle:
+    throttle: FormThrottle = request.app.state.form_throttle
+    return throttle
+
+
+def _code_attempt(request: Request) -> None:
+    """Count a code lookup by this client; too many in a row get the 429 page."""
+    verdict = _throttle(request).code_attempt(request.client.host if request.client else None)
+    if not verdict.allowed:
+        raise service.TenantProblem(service.TOO_MANY, retry_after=verdict.retry_after)
+
+
+CodeAttempt = Depends(_code_attempt)
 
 
 def _lang(request: Request) -> str | None:
@@ -79,7 +95,7 @@ def code_page(request: Request) -> Response:
     )
 
 
-@router.post("/code")
+@router.post("/code", dependencies=[CodeAttempt])
 def enter_code(request: Request, session: SessionDep, fields: FormFields) -> Response:
     """Check a typed code and show the start page, or the code page with the problem."""
     return respond(
@@ -93,7 +109,7 @@ def enter_code(request: Request, session: SessionDep, fields: FormFields) -> Res
     )
 
 
-@router.get("/i/{code}")
+@router.get("/i/{code}", dependencies=[CodeAttempt])
 def invitation_link(code: str, request: Request, session: SessionDep) -> Response:
     """The start page behind a letter's QR code."""
     return respond(
@@ -110,9 +126,15 @@ def invitation_link(code: str, request: Request, session: SessionDep) -> Respons
 @router.post("/form")
 def form_step(request: Request, session: SessionDep, fields: FormFields) -> Response:
     """One step of the form; the last one stores the response and redirects to /thanks."""
+    address = request.client.host if request.client else None
+    throttle = _throttle(request)
     return respond(
         service.handle_step(
-            session, _secret(request), fields, accept_language=_accept_language(request)
+            session,
+            _secret(request),
+            fields,
+            accept_language=_accept_language(request),
+            link_gate=lambda round_id: throttle.link_answer(address, round_id),
         )
     )
 

@@ -5,7 +5,7 @@ round, area, language, channel and date only; the invitation is marked used and 
 recorded as spent in tables with no link to it.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.responses import service as responses_service
 from survey_api.rounds import service as rounds_service
 from survey_api.web import forms, i18n, repository, tokens
+from survey_api.web.throttle import Verdict
 
 Fields = Mapping[str, Sequence[str]]
 
@@ -31,6 +32,8 @@ NOT_YET_OPEN = "not_yet_open"
 EXPIRED = "expired"
 ALREADY_SENT = "already_sent"
 NO_FORM = "no_form"
+LINKS_OFF = "links_off"
+TOO_MANY = "too_many"
 SERVER_ERROR = "server_error"
 
 PROBLEM_STATUS = {
@@ -42,6 +45,8 @@ PROBLEM_STATUS = {
     EXPIRED: 400,
     ALREADY_SENT: 409,
     NO_FORM: 404,
+    LINKS_OFF: 410,
+    TOO_MANY: 429,
     SERVER_ERROR: 500,
 }
 
@@ -79,6 +84,7 @@ class TenantProblem(Exception):
         language: str | None = None,
         languages: Sequence[str] | None = None,
         params: dict[str, Any] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(kind)
         self.kind = kind
@@ -86,6 +92,7 @@ class TenantProblem(Exception):
         self.language = language
         self.languages = languages
         self.params = params or {}
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -144,6 +151,14 @@ def _require_open(ctx: FormContext, language: str) -> None:
     )
 
 
+def _require_links_on(ctx: FormContext, language: str) -> None:
+    if not ctx.survey_round.area_links_enabled:
+        raise TenantProblem(LINKS_OFF, language=language, languages=ctx.languages)
+
+
+LinkGate = Callable[[int], Verdict]
+
+
 def _start_view(
     ctx: FormContext,
     language: str,
@@ -181,6 +196,7 @@ def start_from_area_link(
     ctx = _context(session, *ids)
     language = ctx.pick_language(requested, accept_language)
     _require_open(ctx, language)
+    _require_links_on(ctx, language)
     token = tokens.new_form_token(*ids, None)
     return _start_view(ctx, language, tokens.sign_form_token(secret, token))
 
@@ -335,6 +351,7 @@ def _finish(
     language: str,
     answers: forms.Answers,
     secret: str,
+    link_gate: LinkGate,
 ) -> Redirect:
     """Spend the token, redeem the code and store the response, all in this one transaction."""
     today = rounds_service.today()
@@ -362,6 +379,15 @@ def _finish(
             answers=answers,
         )
     else:
+        _require_links_on(ctx, language)
+        verdict = link_gate(ctx.survey_round.id)
+        if not verdict.allowed:  # the transaction rolls back: the form can be sent later
+            raise TenantProblem(
+                TOO_MANY,
+                language=language,
+                languages=ctx.languages,
+                retry_after=verdict.retry_after,
+            )
         responses_service.store(
             session,
             ctx.survey_round,
@@ -376,9 +402,17 @@ def _finish(
 
 
 def handle_step(
-    session: Session, secret: str, fields: Fields, *, accept_language: str | None
+    session: Session,
+    secret: str,
+    fields: Fields,
+    *,
+    accept_language: str | None,
+    link_gate: LinkGate,
 ) -> View | Redirect:
-    """One POST of the form: start, next, back or another language; on the last page, send."""
+    """One POST of the form: start, next, back or another language; on the last page, send.
+
+    ``link_gate`` counts an answer sent through an area link and says whether this client may
+    send another one now (web/throttle.py)."""
     raw_token = _first(fields, "_token") or ""
     requested = _first(fields, "_lang")
     token = tokens.read_form_token(secret, raw_token)
@@ -409,7 +443,7 @@ def handle_step(
             return _start_view(ctx, language, raw_token, answers)
         first = nav.next_page(-1, answers)
         if first is None:
-            return _finish(session, ctx, token, language, answers, secret)
+            return _finish(session, ctx, token, language, answers, secret, link_gate)
         return _step_view(ctx, nav, page=first, answers=answers, **view_args)
 
     items = forms.visible_on(definition, nav.pages[page], answers)
@@ -447,7 +481,7 @@ def handle_step(
             raise TenantProblem(EXPIRED, language=language)
         bad_page = min(nav.page_of[key] for key in item_errors)
         return _step_view(ctx, nav, page=bad_page, answers=answers, errors=item_errors, **view_args)
-    return _finish(session, ctx, token, language, answers, secret)
+    return _finish(session, ctx, token, language, answers, secret, link_gate)
 
 
 def _ui_language(requested: str | None, accept_language: str | None) -> str:
