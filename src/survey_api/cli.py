@@ -1,4 +1,5 @@
-"""The survey-api command: serve, migrate, demo data, organisations, API keys, the contract."""
+"""The survey-api command: serve, migrate, demo data, organisations, API keys, backups, the
+contract."""
 
 import argparse
 import json
@@ -70,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     kr = keys_sub.add_parser("revoke", help="Revoke a key by id.")
     kr.add_argument("key_id", type=int)
     kr.set_defaults(handler=_keys_revoke)
+
+    bk = cmd("backup", "Write a consistent copy of the database to a file, while serving.", _backup)
+    bk.add_argument("path", type=Path)
+    rs = cmd("restore", "Load a backup file into the configured (empty) database.", _restore)
+    rs.add_argument("path", type=Path)
+    rs.add_argument(
+        "--force", action="store_true", help="replace the contents of a database that is not empty"
+    )
 
     oa = cmd("openapi", "Write the OpenAPI contract (or --check it is up to date).", _openapi)
     oa.add_argument("--output", type=Path, default=OPENAPI_PATH)
@@ -178,6 +187,33 @@ def _keys_revoke(args: argparse.Namespace) -> int:
         key = auth_service.revoke_api_key(session, args.key_id)
         session.commit()
         print(f"key {key.id} revoked")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from survey_api import backup
+
+    try:
+        backup.backup(get_settings().database_url, args.path)
+    except backup.BackupError as error:
+        print(f"backup failed: {error}", file=sys.stderr)
+        return 1
+    print(f"backup written to {args.path} ({args.path.stat().st_size:,} bytes)")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from survey_api import backup, migrate
+
+    url = get_settings().database_url
+    try:
+        backup.restore(url, args.path, force=args.force)
+    except backup.BackupError as error:
+        print(f"restore failed: {error}", file=sys.stderr)
+        return 1
+    # A backup from an older release is brought up to this release's schema.
+    migrate.upgrade(url)
+    print(f"restored {args.path}; the database is at the latest migration")
     return 0
 
 
