@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -54,8 +55,13 @@ def test_area_page_shows_figures_charts_and_safe_headers(org: Org, anonymous: ht
     assert page.status_code == 200
     html = page.text
     assert "Area0" in html and "Nyckeltal" in html and "<svg" in html
-    # 15 of 20 feel safe: the favourable share is 75 %; unsafe-out-late indicator 25 %.
-    assert "25 %" in html
+    # 15 of 20 feel safe: the favourable share is 75 %; unsafe-out-late indicator 25 %,
+    # written the Swedish way, with a non-breaking space, in the table and on the bars alike.
+    assert '<td class="num value">25\u00a0%' in html
+    assert ">75\u00a0%</text>" in html
+    body = html[html.index("</style>") :]
+    texts = re.findall(r">([^<]*)<", body) + re.findall(r'aria-label="([^"]*)"', body)
+    assert not [t for t in texts if re.search(r"\d ?%", t)]  # never "25 %" nor "25%"
     assert "<script" not in html
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert page.headers["referrer-policy"] == "no-referrer"

@@ -12,12 +12,12 @@ LABELS: dict[str, dict[str, str]] = {
         "key_figures": "Nyckeltal",
         "figure": "Mått",
         "value": "Värde",
-        "interval": "95 % konfidensintervall",
+        "interval": "95\u00a0% konfidens\u00adintervall",
         "n": "Antal svar (n)",
         "suppressed": "För få svar för att visa",
-        "low_precision": "osäker skattning (intervallet är bredare än ±10 procentenheter)",
+        "low_precision": "osäker skattning (intervallet är bredare än ±10\u00a0procentenheter)",
         "trends": "Utveckling över tid",
-        "trend_note": "Linjen visar värdet, det skuggade bandet 95 % konfidensintervall. "
+        "trend_note": "Linjen visar värdet, det skuggade bandet 95\u00a0% konfidensintervall. "
         "Streckade linjer markerar när en satsning startade.",
         "distributions": "Svarsfördelning per fråga",
         "favourable": "Andel positiva",
@@ -47,12 +47,12 @@ LABELS: dict[str, dict[str, str]] = {
         "key_figures": "Key figures",
         "figure": "Measure",
         "value": "Value",
-        "interval": "95 % confidence interval",
-        "n": "Responses (n)",
+        "interval": "95% confi\u00addence inter\u00adval",
+        "n": "Answers (n)",
         "suppressed": "Too few responses to show",
         "low_precision": "imprecise estimate (the interval is wider than ±10 percentage points)",
         "trends": "Trends",
-        "trend_note": "The line shows the value, the shaded band the 95 % confidence interval. "
+        "trend_note": "The line shows the value, the shaded band the 95% confidence interval. "
         "Dashed lines mark when an intervention started.",
         "distributions": "Answers per question",
         "favourable": "Favourable share",

@@ -13,16 +13,18 @@ from survey_api.areas import service as areas_service
 from survey_api.exceptions import NotFound
 from survey_api.interventions import service as interventions_service
 from survey_api.models import Organisation, SurveyRound
+from survey_api.presentation import charts, formatting
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
-from survey_api.reports import charts
 from survey_api.reports.labels import LABELS
 from survey_api.reports.share import ShareGrant
 from survey_api.results import service as results_service
 from survey_api.results.schemas import (
     AreaResults,
     PooledGroup,
+    PooledShareFigure,
     RoundResults,
+    ShareFigure,
     TrendSeries,
 )
 from survey_api.results.service import Target
@@ -33,8 +35,14 @@ class FigureRow:
     label: str
     value: str | None  # None = suppressed
     interval: str | None
-    n: int | None
+    n: str | None
     low_precision: bool
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
 
 
 def page_context(session: Session, grant: ShareGrant) -> dict[str, Any]:
@@ -59,6 +67,7 @@ def page_context(session: Session, grant: ShareGrant) -> dict[str, Any]:
     )
     area = results.areas[0] if grant.area_id is not None and results.areas else None
     organisation = next((p for p in results.pooled if p.kind == "organisation"), None)
+    starts = _intervention_starts(session, org.id, grant.area_id)
     return {
         "lang": lang,
         "t": words,
@@ -67,17 +76,55 @@ def page_context(session: Session, grant: ShareGrant) -> dict[str, Any]:
         "area_name": area_name,
         "results": results,
         "area": area,
+        "facts": _facts(words, lang, survey_round.period, results, area),
         "expires_at": grant.expires_at,
         "key_figures": _key_figures(definition, lang, area, organisation),
         "area_table": _area_table(definition, lang, results) if area is None else None,
-        "trends": _trends(session, org.id, definition, lang, grant.area_id),
+        "trends": _trends(session, org.id, definition, lang, grant.area_id, starts),
+        "interventions": [
+            f"{name} ({words['started']} {start.isoformat()})" for start, name in starts
+        ],
         "distributions": _distributions(definition, lang, area) if area else [],
         "method_text": words["method_text"].format(min_cell=results.min_cell_size),
     }
 
 
-def _pct(p: float) -> str:
-    return f"{p * 100:.0f} %"
+def _facts(
+    words: dict[str, str], lang: str, period: str, results: RoundResults, area: AreaResults | None
+) -> list[Fact]:
+    facts = [Fact(words["period"], period)]
+    if area is not None and not area.responses.suppressed:
+        figures = area.responses
+        if figures.responses is not None:
+            facts.append(Fact(words["responses"], formatting.number(figures.responses, lang)))
+        if figures.response_rate is not None:
+            facts.append(
+                Fact(words["response_rate"], formatting.percent(figures.response_rate, lang))
+            )
+    if area is not None and area.households is not None:
+        facts.append(Fact(words["households"], formatting.number(area.households, lang)))
+    facts.append(Fact(words["as_of"], results.as_of.strftime("%Y-%m-%d")))
+    return facts
+
+
+def _share_row(
+    label: str,
+    lang: str,
+    share: ShareFigure | PooledShareFigure | None,
+    n: int | None,
+    *,
+    suppressed: bool,
+) -> FigureRow:
+    """A share's row; a suppressed cell's row shows nothing but that it is suppressed."""
+    if suppressed or share is None:
+        return FigureRow(label, None, None, None, False)
+    return FigureRow(
+        label,
+        formatting.percent(share.p, lang),
+        formatting.percent_range(share.low, share.high, lang),
+        None if n is None else formatting.number(n, lang),
+        bool(share.low_precision),
+    )
 
 
 def _key_figures(
@@ -91,26 +138,24 @@ def _key_figures(
         label = indicator.label.get(lang) or indicator.key
         if area is not None:
             cell = next((i for i in area.indicators if i.key == indicator.key), None)
-            share = None if cell is None or cell.suppressed else cell.share
             rows.append(
-                FigureRow(
+                _share_row(
                     label,
-                    None if share is None else _pct(share.p),
-                    None if share is None else f"{_pct(share.low)}–{_pct(share.high)}",
+                    lang,
+                    None if cell is None else cell.share,
                     None if cell is None else cell.n,
-                    bool(share and share.low_precision),
+                    suppressed=cell is None or cell.suppressed,
                 )
             )
         elif organisation is not None:
             pooled = next((i for i in organisation.indicators if i.key == indicator.key), None)
-            figure = None if pooled is None or pooled.suppressed else pooled.share
             rows.append(
-                FigureRow(
+                _share_row(
                     label,
-                    None if figure is None else _pct(figure.p),
-                    None if figure is None else f"{_pct(figure.low)}–{_pct(figure.high)}",
+                    lang,
+                    None if pooled is None else pooled.share,
                     None if pooled is None else pooled.n,
-                    bool(figure and figure.low_precision),
+                    suppressed=pooled is None or pooled.suppressed,
                 )
             )
     for index in definition.indices:
@@ -118,12 +163,16 @@ def _key_figures(
         cells = area.indices if area is not None else (organisation.indices if organisation else [])
         composite = next((i for i in cells if i.key == index.key), None)
         index_figure = None if composite is None or composite.suppressed else composite.index
+        if index_figure is None or composite is None:
+            rows.append(FigureRow(label, None, None, None, False))
+            continue
         interval = None
-        if index_figure is not None and index_figure.low is not None:
-            interval = f"{index_figure.low:.0f}–{index_figure.high:.0f}"
-        value = None if index_figure is None else f"{index_figure.index:.0f}"
-        n = None if composite is None else composite.n
-        rows.append(FigureRow(label, value, interval, n, False))
+        if index_figure.low is not None and index_figure.high is not None:
+            interval = formatting.number_range(index_figure.low, index_figure.high, lang)
+        n = None if composite.n is None else formatting.number(composite.n, lang)
+        rows.append(
+            FigureRow(label, formatting.number(index_figure.index, lang), interval, n, False)
+        )
     return rows
 
 
@@ -137,9 +186,16 @@ def _area_table(
         for indicator in definition.indicators:
             cell = next((i for i in area.indicators if i.key == indicator.key), None)
             share = None if cell is None or cell.suppressed else cell.share
-            values.append(None if share is None else _pct(share.p))
-        responses = None if area.responses.suppressed else area.responses.responses
-        rows.append({"name": area.name, "responses": responses, "cells": values})
+            values.append(None if share is None else formatting.percent(share.p, lang))
+        responses = area.responses.responses
+        shown = None if area.responses.suppressed or responses is None else responses
+        rows.append(
+            {
+                "name": area.name,
+                "responses": None if shown is None else formatting.number(shown, lang),
+                "cells": values,
+            }
+        )
     return {"columns": columns, "rows": rows}
 
 
@@ -149,12 +205,15 @@ def _trends(
     definition: QuestionnaireDefinition,
     lang: str,
     area_id: int | None,
+    starts: list[tuple[date, str]],
 ) -> list[dict[str, str]]:
-    starts = _intervention_starts(session, organisation_id, area_id)
-    targets = [
-        (Target("indicator", i.key), i.label.get(lang) or i.key, 100.0, "%")
+    targets: list[tuple[Target, str, float, charts.Unit]] = [
+        (Target("indicator", i.key), i.label.get(lang) or i.key, 100.0, "percent")
         for i in definition.indicators
-    ] + [(Target("index", i.key), i.label.get(lang) or i.key, 1.0, "") for i in definition.indices]
+    ] + [
+        (Target("index", i.key), i.label.get(lang) or i.key, 1.0, "index")
+        for i in definition.indices
+    ]
     svgs = []
     for target, title, scale, unit in targets:
         series = results_service.trend(
@@ -165,7 +224,7 @@ def _trends(
             group=None if area_id is not None else "organisation",
         )
         svgs.append(
-            {"title": title, "svg": _trend_svg(session, series, title, scale, unit, starts)}
+            {"title": title, "svg": _trend_svg(session, series, title, scale, unit, lang, starts)}
         )
     return svgs
 
@@ -175,7 +234,8 @@ def _trend_svg(
     series: TrendSeries,
     title: str,
     scale: float,
-    unit: str,
+    unit: charts.Unit,
+    lang: str,
     starts: list[tuple[date, str]],
 ) -> str:
     points = [
@@ -202,7 +262,7 @@ def _trend_svg(
         )
         if first_after is not None:
             markers.append(charts.Marker(first_after, name))
-    return charts.trend_chart(points, markers, title=title, unit=unit)
+    return charts.trend_chart(points, markers, title=title, language=lang, unit=unit)
 
 
 def _intervention_starts(
@@ -222,7 +282,7 @@ def _distributions(
             continue
         entry: dict[str, Any] = {
             "text": item.text.get(lang) or item.key,
-            "n": result.n,
+            "n": None if result.n is None else formatting.number(result.n, lang),
             "svg": None,
             "legend": "",
         }
@@ -233,7 +293,7 @@ def _distributions(
                     continue
                 label = item.option(option.code).label.get(lang) or str(option.code)
                 segments.append(charts.Segment(label, option.share))
-            entry["svg"] = charts.distribution_bar(segments)
-            entry["legend"] = " · ".join(f"{s.label} {s.share:.0%}" for s in segments)
+            entry["svg"] = charts.distribution_bar(segments, language=lang)
+            entry["legend"] = charts.distribution_legend(segments, language=lang)
         shown.append(entry)
     return shown

@@ -6,8 +6,6 @@ round's introduction in the chosen languages, the code, and a QR code to ``/i/{c
 Nothing is stored, and the codes are never logged.
 """
 
-import base64
-import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import date
 from importlib import resources
@@ -25,6 +23,7 @@ from survey_api.config import Settings
 from survey_api.exceptions import ValidationFailed, problem_responses
 from survey_api.ids import MAX_ID
 from survey_api.invitations import service as invitations_service
+from survey_api.presentation import csp
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.rounds import service as rounds_service
@@ -39,11 +38,7 @@ YOUR_CODE = forms.N_("Your code")
 LETTER_STYLE = resources.files("survey_api.web").joinpath("static", "letters.css").read_text()
 # The letters are one self-contained file (saved and printed later), so the style is inline
 # and allowed by its hash; there is still no script.
-LETTERS_CSP = (
-    "default-src 'none'; style-src 'sha256-"
-    + base64.b64encode(hashlib.sha256(LETTER_STYLE.encode()).digest()).decode()
-    + "'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-)
+LETTERS_CSP = csp.inline_style_policy(LETTER_STYLE)
 
 
 class InvitationLetters(BaseModel):

@@ -6,6 +6,7 @@ in tests/web cover both databases). Missing Chromium or Playwright skips them wi
 except under CI=true, where it fails: CI must run them.
 """
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,9 +104,18 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def copy_to_docs(screenshot: Path, name: str) -> None:
-    """Refresh the README's screenshot in docs/ when it changed (the rendering is deterministic)."""
+REFRESH_DATED = "SURVEY_API_REFRESH_SCREENSHOTS"
+
+
+def copy_to_docs(screenshot: Path, name: str, *, dated: bool = False) -> None:
+    """Refresh the README's screenshot in docs/ when it changed (the rendering is deterministic).
+
+    A `dated` screenshot shows today's date (the results page's "as of" and expiry), so it
+    would change every day: it is written when missing, or when SURVEY_API_REFRESH_SCREENSHOTS=1.
+    """
     DOCS.mkdir(exist_ok=True)
     target = DOCS / name
+    if dated and target.exists() and os.environ.get(REFRESH_DATED) != "1":
+        return
     if not target.exists() or target.read_bytes() != screenshot.read_bytes():
         shutil.copyfile(screenshot, target)
