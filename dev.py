@@ -4,7 +4,8 @@
     python3 dev.py serve    install, migrate the SQLite file, load demo data, serve on :8000
     python3 dev.py test     install, then run the whole test suite (pytest args may follow)
 
-Both create .venv/ on first use and reinstall only when pyproject.toml changes.
+Both create .venv/ on first use and reinstall only when pyproject.toml changes; `serve`
+installs only what the service needs, `test` adds the test tools.
 """
 
 import hashlib
@@ -22,21 +23,33 @@ STAMP = VENV / ".installed-pyproject-sha256"
 PG_SCRIPT = ROOT / "scripts" / "start-test-postgres.sh"
 
 
-def ensure_installed() -> None:
-    """Create the virtual environment and install the project with its dev extras."""
+def ensure_installed(extras: str) -> None:
+    """Create the virtual environment and install the project (`extras`: "" or "dev").
+
+    `serve` installs only what the service needs; `test` adds the dev extras. Each install is
+    remembered by pyproject.toml's hash, so a later run installs nothing unless it changed.
+    """
     if sys.version_info < (3, 11):
         sys.exit("survey_api needs Python 3.11 or newer")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == digest:
+    done = STAMP.read_text().split() if STAMP.exists() else []
+    wanted = f"{digest}:{extras or 'base'}"
+    if wanted in done or (not extras and f"{digest}:dev" in done):
         return
     if not (BIN / "python").exists():
         print("creating .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("installing survey_api and its dependencies into .venv …", flush=True)
-    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
-    STAMP.write_text(digest)
+    what = "the service and its test tools" if extras else "the service"
+    print(
+        f"installing {what} into .venv (a few minutes the first time; pip shows each step) …",
+        flush=True,
+    )
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--quiet", "--upgrade", "pip"], check=True)
+    target = f"{ROOT}[{extras}]" if extras else str(ROOT)
+    subprocess.run([*pip, "--progress-bar", "on", "-e", target], check=True)
+    STAMP.write_text(" ".join([*(d for d in done if d.startswith(digest)), wanted]))
+    print("installed.", flush=True)
 
 
 def serve(args: list[str]) -> int:
@@ -67,7 +80,7 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
-    ensure_installed()
+    ensure_installed("dev" if sys.argv[1] == "test" else "")
     return commands[sys.argv[1]](sys.argv[2:])
 
 

@@ -3,6 +3,8 @@ contract."""
 
 import argparse
 import json
+import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--host", default="127.0.0.1")
         sp.add_argument("--port", type=int, default=8000)
         sp.add_argument("--workers", type=int, default=1)
+        sp.add_argument(
+            "--healthcheck-timeout",
+            type=float,
+            default=30.0,
+            help="seconds a worker may take to start before uvicorn restarts it (default 30)",
+        )
     cmd("migrate", "Apply the database migrations (alembic upgrade head).", _migrate)
     cmd("demo", "Load the demo organisation and data if the database is empty.", _demo)
 
@@ -90,11 +98,56 @@ def _session() -> Session:
     return make_sessionmaker(make_engine(get_settings().database_url))()
 
 
+def _port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, checked before anything is printed."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return (
+                f"cannot listen on {host}:{port}: {error.strerror}. Another program (perhaps "
+                f"another survey-api) uses the port: pick another one with --port "
+                f"{port + 1} (python3 dev.py serve --port {port + 1})"
+            )
+    return None
+
+
+def _workers_problem(workers: int) -> str | None:
+    """SQLite has one writer: several worker processes would queue for it and time out."""
+    if workers > 1 and get_settings().database_url.startswith("sqlite"):
+        return (
+            f"--workers {workers} needs PostgreSQL: SQLite lets one process write at a time, so "
+            "extra workers would only wait for each other. Serve SQLite with one worker, or set "
+            "DATABASE_URL=postgresql://… for several."
+        )
+    return None
+
+
+def _derive_public_base_url(host: str, port: int) -> None:
+    """Links on letters, invitations and share links point at the address actually served,
+    unless SURVEY_API_PUBLIC_BASE_URL says otherwise."""
+    if "public_base_url" in get_settings().model_fields_set:
+        return
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    # The environment carries it to uvicorn's worker processes too.
+    os.environ["SURVEY_API_PUBLIC_BASE_URL"] = f"http://{shown}:{port}"
+    get_settings.cache_clear()
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from survey_api.log_redaction import uvicorn_log_config
 
+    problem = _port_problem(args.host, args.port) or _workers_problem(args.workers)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    _derive_public_base_url(args.host, args.port)
     uvicorn.run(
         "survey_api.main:create_app",
         factory=True,
@@ -103,6 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_config=uvicorn_log_config(),
         proxy_headers=False,
+        timeout_worker_healthcheck=args.healthcheck_timeout,
     )
     return 0
 
@@ -126,6 +180,11 @@ def _demo(_args: argparse.Namespace) -> int:
 
 
 def _quickstart(args: argparse.Namespace) -> int:
+    problem = _port_problem(args.host, args.port) or _workers_problem(args.workers)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    _derive_public_base_url(args.host, args.port)
     _migrate(args)
     _demo(args)
     print(f"\nAPI docs: http://{args.host}:{args.port}/docs\n")
