@@ -3,13 +3,16 @@ evaluation all have something to show."""
 
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from survey_api import migrate
 from survey_api.db import make_engine, make_sessionmaker
 from survey_api.demo import load_demo
 from survey_api.interventions import evaluation
-from survey_api.models import Organisation
+from survey_api.models import Organisation, Response, TallyWatermark
 from survey_api.results import service as results_service
 from survey_api.results.service import Target
+from survey_api.rounds.service import today
 
 
 def test_demo_loads_once_and_shows_trends_breakdowns_and_an_evaluation(tmp_path: Path) -> None:
@@ -21,6 +24,16 @@ def test_demo_loads_once_and_shows_trends_breakdowns_and_an_evaluation(tmp_path:
         report = load_demo(session, base_url="http://demo.invalid")
         session.commit()
     assert "sak_" in report and "/r/" in report and "/reports/" in report
+    with sessions() as session:
+        # Tallies are folded while loading (the first results read has nothing to fold), and
+        # no demo answer is dated after today.
+        unfolded = session.execute(
+            select(Response.survey_round_id, func.max(Response.id), TallyWatermark.last_response_id)
+            .outerjoin(TallyWatermark, TallyWatermark.survey_round_id == Response.survey_round_id)
+            .group_by(Response.survey_round_id, TallyWatermark.last_response_id)
+        ).all()
+        assert len(unfolded) == 3 and all(row[1] == row[2] for row in unfolded), unfolded
+        assert session.scalar(select(func.max(Response.submitted_date))) <= today()
     with sessions() as session:
         assert "already has data" in load_demo(session, base_url="http://demo.invalid")
         org_id = session.query(Organisation.id).scalar()
