@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         description="Codes one client may type in on the code page, per process.",
     )
     db_pool_size: int = 10
+    db_wait_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a request waits for the database (SQLite's one writer, a pooled "
+        "PostgreSQL connection, connecting) before it answers 503 with Retry-After.",
+    )
 
     @field_validator("form_link_answer_limit", "form_code_attempt_limit")
     @classmethod

@@ -8,7 +8,8 @@ SurveyError                     any error a client can act on
 ├── Conflict              409   state forbids it: published version, used invitation, closed round
 ├── PayloadTooLarge       413   body over the configured limit
 ├── ValidationFailed      422   field-level errors, each with a location
-└── IdempotencyKeyReused  422   an Idempotency-Key sent again with another body
+├── IdempotencyKeyReused  422   an Idempotency-Key sent again with another body
+└── ServiceUnavailable    503   the database cannot be reached or is busy; retry (Retry-After)
 """
 
 from typing import Any
@@ -93,6 +94,14 @@ class IdempotencyKeyReused(SurveyError):
     type_slug = "idempotency-key-reused"
 
 
+class ServiceUnavailable(SurveyError):
+    status_code = 503
+    title = "Service unavailable"
+    type_slug = "service-unavailable"
+    #: Seconds a client should wait before retrying (the Retry-After header).
+    retry_after = 5
+
+
 class FieldError(BaseModel):
     """One invalid field: where it is and what is wrong with it."""
 
@@ -124,6 +133,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "The resource's state forbids this.",
         413: "The request body is larger than the limit.",
         422: "A field is invalid; `errors` lists each one.",
+        503: "The database cannot be reached or is busy; retry after `Retry-After` seconds.",
     }
     return {
         s: {

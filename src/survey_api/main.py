@@ -1,20 +1,29 @@
 """create_app() and its lifespan: the engine and sessionmaker are made here, never at import."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from survey_api import __version__
 from survey_api.config import DEV_SECRET, Settings, get_settings
-from survey_api.db import make_engine, make_sessionmaker
-from survey_api.exceptions import PROBLEM_JSON, PayloadTooLarge, SurveyError, ValidationFailed
+from survey_api.db import db_unavailable, make_engine, make_sessionmaker
+from survey_api.exceptions import (
+    PROBLEM_JSON,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    SurveyError,
+    ValidationFailed,
+)
 from survey_api.web.throttle import FormThrottle
 
 logger = logging.getLogger("survey_api")
@@ -31,12 +40,17 @@ every invalid field in `errors`.
 """
 
 
-def problem_response(error: SurveyError, request: Request) -> JSONResponse:
+def problem_response(
+    error: SurveyError, request: Request, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """Render a domain error as application/problem+json."""
+    if isinstance(error, ServiceUnavailable):
+        headers = {**(headers or {}), "Retry-After": str(error.retry_after)}
     return JSONResponse(
         error.problem(instance=request.url.path),
         status_code=error.status_code,
         media_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 
@@ -123,6 +137,21 @@ class BodySizeLimit:
         await problem_response(error, request)(scope, receive, send)
 
 
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    """Every method some route serves at this path (RFC 9110's Allow for a 405): Starlette
+    names only the first route's, and a path often has one route per method."""
+    methods: set[str] = set()
+    for route in routing.iter_route_contexts(app.routes):
+        if route.path is None:
+            continue
+        path_regex, _format, _converters = compile_path(route.path)
+        if path_regex.match(request.url.path):
+            methods |= set(route.methods or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -136,7 +165,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.secret_key.get_secret_value() == DEV_SECRET:
             logger.warning("SURVEY_API_SECRET_KEY is not set: using the development secret")
         engine = make_engine(
-            settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size
+            settings.database_url,
+            echo=settings.sql_echo,
+            pool_size=settings.db_pool_size,
+            wait_seconds=settings.db_wait_seconds,
         )
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
@@ -174,7 +206,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             exc.status_code, "Error"
         )
         error.type_slug = error.title.lower().replace(" ", "-")
-        return problem_response(error, request)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(app, request)
+        return problem_response(error, request, headers=headers)
+
+    # Handled here, not by the catch-all below: Starlette re-raises what reaches the catch-all,
+    # and the server then logs a traceback and drops the client's connection.
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(db_unavailable(exc, request.method, request.url.path), request)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -13,11 +13,15 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
+from survey_api.db import db_unavailable
 from survey_api.log_redaction import redact
 from survey_api.web import i18n
 from survey_api.web.service import (
     SERVER_ERROR,
+    UNAVAILABLE,
     Redirect,
     TenantProblem,
     View,
@@ -121,6 +125,11 @@ class TenantRoute(APIRoute):
                 response = await handler(request)
             except TenantProblem as problem:
                 response = await _problem_page(request, problem)
+            except (OperationalError, SQLAlchemyTimeoutError) as error:
+                unavailable = db_unavailable(error, request.method, request.url.path)
+                response = await _problem_page(
+                    request, TenantProblem(UNAVAILABLE, retry_after=unavailable.retry_after)
+                )
             except Exception:
                 logger.exception(
                     "tenant page failed: %s %s", request.method, redact(request.url.path)

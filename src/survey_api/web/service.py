@@ -34,6 +34,7 @@ ALREADY_SENT = "already_sent"
 NO_FORM = "no_form"
 LINKS_OFF = "links_off"
 TOO_MANY = "too_many"
+UNAVAILABLE = "unavailable"
 SERVER_ERROR = "server_error"
 
 PROBLEM_STATUS = {
@@ -47,6 +48,7 @@ PROBLEM_STATUS = {
     NO_FORM: 404,
     LINKS_OFF: 410,
     TOO_MANY: 429,
+    UNAVAILABLE: 503,
     SERVER_ERROR: 500,
 }
 
