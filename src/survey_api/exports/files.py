@@ -60,7 +60,13 @@ def responses(
     )
     columns = service.response_columns(definition, include_text)
     rows = service.response_rows(factory, survey_round, columns)
-    chunks = formats.table_stream(fmt, "responses", service.response_header(columns), rows)
+    chunks = formats.table_stream(
+        fmt,
+        "responses",
+        service.response_header(columns),
+        rows,
+        text_columns=service.response_text_columns(columns),
+    )
     return _file(fmt, f"responses-round-{round_id}", chunks)
 
 

@@ -3,6 +3,11 @@
 `csv` is RFC 4180 with `.` decimals in UTF-8; `csv-excel` is what Swedish Excel opens with a
 double click: `;` separators, decimal comma and a UTF-8 byte-order mark; `xlsx` is a real
 workbook (openpyxl in write-only mode, spooled through a temporary file).
+
+Every format is defused against formula injection (OWASP "CSV injection"): tenants' free text,
+area names and questionnaire labels must never run as formulas in the spreadsheet that opens
+the file. In CSV a text cell starting with a formula character gets a leading `'` (Excel hides
+it and shows the text); in XLSX every text cell is written as a string, never a formula.
 """
 
 import csv
@@ -12,6 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 ExportFormat = Literal["csv", "csv-excel", "xlsx"]
 MEDIA_TYPES: dict[str, str] = {
@@ -22,19 +29,66 @@ MEDIA_TYPES: dict[str, str] = {
 EXTENSIONS = {"csv": "csv", "csv-excel": "csv", "xlsx": "xlsx"}
 ROWS_PER_CHUNK = 500
 
+# A cell starting with one of these can be a formula to Excel, LibreOffice or Google Sheets:
+# = + - @, tab and CR (OWASP), LF, and the full-width = + - @ (cheap to include: some inputs fold
+# them to ASCII). Hand-written rather than defusedcsv: that library also rewrites `|` inside the
+# text (the cell would no longer say what the tenant wrote), leaves tab-, CR- and LF-leading
+# text alone, puts a Python call on every cell of the hot loop, and does nothing for XLSX.
+FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+# What openpyxl would turn from text into a formula (`=…`) or an error value (`#N/A`…).
+_XLSX_NOT_TEXT = ("=", "#")
+
+
+def defuse(value: Any) -> Any:
+    """A CSV cell that no spreadsheet runs: text starting with a formula character gets a
+    leading `'`; numbers (negative ones too), None and any other text pass unchanged."""
+    if isinstance(value, str) and value[:1] in FORMULA_START:
+        return "'" + value
+    return value
+
+
+def xlsx_cell(sheet: Any, value: Any) -> Any:
+    """A value for a write-only sheet that stays text if it is text: never a formula or an
+    error value. Control characters XML cannot hold become U+FFFD (openpyxl would raise
+    half-way through the file)."""
+    if not isinstance(value, str):
+        return value
+    if ILLEGAL_CHARACTERS_RE.search(value):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    if value[:1] in _XLSX_NOT_TEXT:
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"  # after the value: assigning a value infers the type again
+        return cell
+    return value
+
 
 def csv_stream(
-    header: Sequence[str], rows: Iterable[Sequence[Any]], *, excel: bool = False
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    excel: bool = False,
+    text_columns: Sequence[int] | None = None,
 ) -> Iterator[bytes]:
-    """Encode rows as CSV in chunks; `excel` gives the Swedish Excel dialect."""
+    """Encode rows as CSV in chunks; `excel` gives the Swedish Excel dialect.
+
+    `text_columns` are the positions that can hold text (all when None); every other cell must
+    be a number or None. Naming them keeps a wide numeric export fast.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if excel else ",", lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([defuse(v) for v in header])
     prefix = "\ufeff" if excel else ""
     pending = 0
-    # The hot loop of every export: the csv module writes None as "" and ints and strings
-    # as they are, so only the Swedish dialect touches cells (floats get a decimal comma).
+    # The hot loop of every export: the csv module writes None as "" and ints and strings as
+    # they are, so Python only touches the cells that can be text (a `'` before a formula
+    # character, inlined: a call per cell is what would cost) and, in the Swedish dialect,
+    # floats (a decimal comma, after the text check so a negative number never gets a `'`).
+    start = FORMULA_START
     for row in rows:
+        for i in range(len(row)) if text_columns is None else text_columns:
+            v = row[i]
+            if isinstance(v, str) and v[:1] in start:
+                row = [*row[:i], "'" + v, *row[i + 1 :]]
         if excel:
             row = [str(v).replace(".", ",") if v.__class__ is float else v for v in row]
         writer.writerow(row)
@@ -55,9 +109,9 @@ def xlsx_stream(
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=title[:31])
-        sheet.append(list(header))
+        sheet.append([xlsx_cell(sheet, v) for v in header])
         for row in rows:
-            sheet.append(list(row))
+            sheet.append([xlsx_cell(sheet, v) for v in row])
     with tempfile.TemporaryFile() as spool:
         workbook.save(spool)
         spool.seek(0)
@@ -66,12 +120,17 @@ def xlsx_stream(
 
 
 def table_stream(
-    fmt: ExportFormat, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+    fmt: ExportFormat,
+    title: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    text_columns: Sequence[int] | None = None,
 ) -> Iterator[bytes]:
-    """One table in the requested format."""
+    """One table in the requested format (`text_columns` as in csv_stream; XLSX checks all)."""
     if fmt == "xlsx":
         return xlsx_stream([(title, header, rows)])
-    return csv_stream(header, rows, excel=fmt == "csv-excel")
+    return csv_stream(header, rows, excel=fmt == "csv-excel", text_columns=text_columns)
 
 
 def content_disposition(filename: str) -> str:

@@ -160,3 +160,10 @@ def response_rows(
 def response_header(columns: Sequence[tuple[str, Item, int | None]]) -> list[str]:
     """The header of the responses export."""
     return ["row", "area", "language", "channel", "submitted_date", *(c[0] for c in columns)]
+
+
+def response_text_columns(columns: Sequence[tuple[str, Item, int | None]]) -> list[int]:
+    """Positions in a responses row that can hold text: area, language, channel, date and
+    free-text answers. Every other answer column is a number or empty (multi-choice flags are
+    computed in SQL; other answers are validated as codes or numbers on the way in)."""
+    return [1, 2, 3, 4, *(5 + i for i, (_, item, _) in enumerate(columns) if item.kind == "text")]
