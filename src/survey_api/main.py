@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -175,7 +176,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI's script and stylesheet are served from the installed fastapi-offline
+    # package, not a CDN: /docs works offline and behind strict proxies.
+    app = FastAPIOffline(
         title="survey_api",
         version=__version__,
         description=API_DESCRIPTION,
@@ -183,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        static_url="/docs-static",
     )
     app.state.settings = settings
     app.state.form_throttle = FormThrottle(
