@@ -47,6 +47,7 @@ def test_responses_export_is_admin_only_and_leaves_out_free_text_by_default(org:
     assert [row["row"] for row in rows] == ["1", "2"]  # numbered, not identified
     first, second = rows
     assert first["area"] == "area0" and first["trygg_ute_kvall"] == "2"
+    assert first["entry"] == "api"  # entered through the API, not a code or an area link
     assert (
         first["utsatt_brott_12m_1"],
         first["utsatt_brott_12m_2"],
@@ -82,7 +83,7 @@ def test_xlsx_export_opens_as_a_workbook(org: Org) -> None:
     workbook = load_workbook(io.BytesIO(response.content), read_only=True)
     sheet = workbook["responses"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:5] == ("row", "area", "language", "channel", "submitted_date")
+    assert rows[0][:6] == ("row", "area", "language", "channel", "entry", "submitted_date")
     assert len(rows) == 2 and rows[1][1] == "area0"
 
 

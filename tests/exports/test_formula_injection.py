@@ -242,6 +242,6 @@ def test_responses_export_names_every_column_that_can_hold_text() -> None:
     columns = service.response_columns(definition, include_text=True)
     header = service.response_header(columns)
     text = [header[i] for i in service.response_text_columns(columns)]
-    assert text == ["area", "language", "channel", "submitted_date", "fritext_plats"]
+    assert text == ["area", "language", "channel", "entry", "submitted_date", "fritext_plats"]
     without = service.response_columns(definition, include_text=False)
-    assert service.response_text_columns(without) == [1, 2, 3, 4]
+    assert service.response_text_columns(without) == [1, 2, 3, 4, 5]

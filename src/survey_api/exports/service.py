@@ -141,6 +141,7 @@ def response_rows(
                     Response.area_id,
                     Response.language,
                     Response.channel,
+                    Response.entry,
                     Response.submitted_date,
                     *answer_columns,
                 )
@@ -152,18 +153,41 @@ def response_rows(
                 return
             for row in batch:
                 number += 1
-                yield [number, codes.get(row[1]), row[2], row[3], row[4].isoformat(), *row[5:]]
+                yield [
+                    number,
+                    codes.get(row[1]),
+                    row[2],
+                    row[3],
+                    row[4],
+                    row[5].isoformat(),
+                    *row[6:],
+                ]
             last_id = batch[-1][0]
             session.rollback()  # end the read transaction between batches
 
 
 def response_header(columns: Sequence[tuple[str, Item, int | None]]) -> list[str]:
     """The header of the responses export."""
-    return ["row", "area", "language", "channel", "submitted_date", *(c[0] for c in columns)]
+    return [
+        "row",
+        "area",
+        "language",
+        "channel",
+        "entry",
+        "submitted_date",
+        *(c[0] for c in columns),
+    ]
 
 
 def response_text_columns(columns: Sequence[tuple[str, Item, int | None]]) -> list[int]:
-    """Positions in a responses row that can hold text: area, language, channel, date and
-    free-text answers. Every other answer column is a number or empty (multi-choice flags are
-    computed in SQL; other answers are validated as codes or numbers on the way in)."""
-    return [1, 2, 3, 4, *(5 + i for i, (_, item, _) in enumerate(columns) if item.kind == "text")]
+    """Positions in a responses row that can hold text: area, language, channel, entry, date
+    and free-text answers. Every other answer column is a number or empty (multi-choice flags
+    are computed in SQL; other answers are validated as codes or numbers on the way in)."""
+    return [
+        1,
+        2,
+        3,
+        4,
+        5,
+        *(6 + i for i, (_, item, _) in enumerate(columns) if item.kind == "text"),
+    ]
