@@ -2,12 +2,18 @@
 
 Treated areas are the intervention's; comparison areas are chosen by the caller or, by
 default, the organisation's areas of the same area type with no intervention of the same
-category. Before = the last round that closed before the start; after = the latest round
-that opened on or after the start (or the one asked for). Each side is a household-weighted
-pooled share over the areas whose cells are shown, so suppression holds here too.
+category. Before = the last round that closed before the start; after = the latest *closed*
+round of the same period kind (yearly, half-year, quarterly, monthly) that opened on or after
+the start — a half-year round is no "after" for a yearly series, and an open round's figures
+still move — or, while none has closed, the latest open one, said so in the payload. Either
+side can be asked for by period. Each side is a household-weighted pooled share over the
+areas whose cells are shown, so suppression holds here too.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +41,16 @@ from survey_api.results import queries as results_queries
 from survey_api.results import service as results_service
 from survey_api.results.service import Target
 from survey_api.results.statistics import DiD, PooledShare, difference_in_differences
+from survey_api.rounds import service as rounds_service
+
+PeriodKind = Literal["year", "half", "quarter", "month"]
+# The kind of round in English and Swedish (definite form), for the period note.
+KIND_WORDS: dict[PeriodKind, tuple[str, str]] = {
+    "year": ("yearly round", "årsmätningen"),
+    "half": ("half-year round", "halvårsmätningen"),
+    "quarter": ("quarterly round", "kvartalsmätningen"),
+    "month": ("monthly round", "månadsmätningen"),
+}
 
 
 def evaluate(
@@ -44,6 +60,7 @@ def evaluate(
     *,
     target: Target,
     comparison_area_ids: Sequence[int] | None = None,
+    before_period: str | None = None,
     after_period: str | None = None,
 ) -> InterventionEvaluation:
     """The four cells, the DiD estimate with its interval, the pre-trend and the caveat."""
@@ -61,17 +78,16 @@ def evaluate(
             "same area type without an intervention of this category"
         )
     rounds = _comparable_rounds(session, organisation_id, target)
-    before = [r for r in rounds if r.close_date < intervention.start_date]
-    after = [r for r in rounds if r.open_date >= intervention.start_date]
-    if after_period is not None:
-        after = [r for r in after if r.period == after_period]
-    if not before or not after:
-        raise Conflict(
-            f"an evaluation needs a round that closed before {intervention.start_date} and one "
-            f"that opened on or after it with {target.kind} '{target.key}'"
-            + ("" if after_period is None else f" (after period {after_period})")
-        )
-    b, a = before[-1], after[-1]
+    choice = _choose_rounds(rounds, intervention.start_date, target, before_period, after_period)
+    b, a = choice.before, choice.after
+    # Placebo rounds: the same kind as "before", earlier than it and closed before the start.
+    before = [
+        r
+        for r in rounds
+        if r.close_date < intervention.start_date
+        and _kind(r.period) == _kind(b.period)
+        and r.period < b.period
+    ] + [b]
     cells: list[EvaluationCell] = []
     shares: dict[tuple[str, int], PooledShare | None] = {}
     for survey_round, when in [*((r, "earlier") for r in before[:-1]), (b, "before"), (a, "after")]:
@@ -102,12 +118,164 @@ def evaluate(
         comparison_rule=rule,
         before_period=b.period,
         after_period=a.period,
+        period_choice=choice.choice,
+        period_note=choice.note,
         cells=cells,
         did=did,
         pre_trend=pre_trend,
         interpretation=_interpretation(did, target),
         caveat={"sv": CAVEAT_SV, "en": CAVEAT_EN},
     )
+
+
+@dataclass(frozen=True)
+class _Choice:
+    before: SurveyRound
+    after: SurveyRound
+    choice: Literal["default", "requested"]
+    note: dict[str, str]
+
+
+def _choose_rounds(
+    rounds: Sequence[SurveyRound],
+    start: date,
+    target: Target,
+    before_period: str | None,
+    after_period: str | None,
+) -> _Choice:
+    """Before and after rounds, by default or as asked for, and a sentence saying why."""
+    what = f"{target.kind} '{target.key}'"
+    notes_en: list[str] = []
+    notes_sv: list[str] = []
+    if before_period is not None:
+        b = _requested(rounds, before_period, "before", what)
+        if b.close_date >= start:
+            raise _bad_period(
+                "before",
+                f"before period {before_period} is not before the intervention: its round "
+                f"closes {b.close_date}, and the intervention started {start}",
+            )
+        notes_en.append(f"Before: {b.period}, as requested.")
+        notes_sv.append(f"Före: {b.period}, enligt begäran.")
+    else:
+        before = [r for r in rounds if r.close_date < start]
+        if not before:
+            raise Conflict(
+                f"an evaluation needs a round that closed before {start} and one that opened "
+                f"on or after it with {what}"
+            )
+        b = before[-1]
+        notes_en.append(
+            f"Before: {b.period}, the last round that closed before the start ({start})."
+        )
+        notes_sv.append(
+            f"Före: {b.period}, den sista mätningen som stängde före starten ({start})."
+        )
+    kind = _kind(b.period)
+    en_kind, sv_kind = KIND_WORDS[kind]
+    if after_period is not None:
+        a = _requested(rounds, after_period, "after", what)
+        if _bounds(a.period)[0] <= _bounds(b.period)[1]:
+            raise _bad_period(
+                "after",
+                f"after period {after_period} must come after before period {b.period}",
+            )
+        if a.open_date < start:
+            raise _bad_period(
+                "after",
+                f"after period {after_period} is not after the intervention: its round opened "
+                f"{a.open_date}, before the start {start}",
+            )
+        status = rounds_service.status_of(a)
+        if status == "scheduled":
+            raise _bad_period(
+                "after",
+                f"after period {after_period} has no answers yet: its round opens {a.open_date}",
+            )
+        still_open = status == "open"
+        notes_en.append(
+            f"After: {a.period}, as requested"
+            + (" (still open: its figures may change)." if still_open else ".")
+        )
+        notes_sv.append(
+            f"Efter: {a.period}, enligt begäran"
+            + (" (fortfarande öppen: siffrorna kan ändras)." if still_open else ".")
+        )
+    else:
+        after = [
+            r
+            for r in rounds
+            if r.open_date >= start and _kind(r.period) == kind and r.period > b.period
+        ]
+        closed = [r for r in after if rounds_service.status_of(r) == "closed"]
+        opened = [r for r in after if rounds_service.status_of(r) == "open"]
+        if closed:
+            a = closed[-1]
+            notes_en.append(f"After: {a.period}, the latest closed {en_kind} after the start.")
+            notes_sv.append(f"Efter: {a.period}, den senaste stängda {sv_kind} efter starten.")
+        elif opened:
+            a = opened[-1]
+            notes_en.append(
+                f"After: {a.period}, still open: no {en_kind} after the start has closed yet, "
+                "so its figures may change."
+            )
+            notes_sv.append(
+                f"Efter: {a.period}, som fortfarande är öppen: ingen {sv_kind.removesuffix('en')} "
+                "efter starten har stängt än, så siffrorna kan ändras."
+            )
+        else:
+            raise Conflict(
+                f"an evaluation needs a round that closed before {start} and a {en_kind} "
+                f"(like {b.period}) that opened on or after it with {what}; ask for another "
+                "pair with before= and after="
+            )
+    return _Choice(
+        before=b,
+        after=a,
+        choice="default" if before_period is None and after_period is None else "requested",
+        note={"sv": " ".join(notes_sv), "en": " ".join(notes_en)},
+    )
+
+
+def _requested(rounds: Sequence[SurveyRound], period: str, side: str, what: str) -> SurveyRound:
+    """The latest round of the series with this period, or a 422 naming those that exist."""
+    matching = [r for r in rounds if r.period == period]
+    if not matching:
+        known = ", ".join(dict.fromkeys(r.period for r in rounds))
+        raise _bad_period(
+            side, f"no survey round of yours with {what} has period {period} (there are: {known})"
+        )
+    return matching[-1]
+
+
+def _bad_period(side: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        message, errors=[{"loc": ["query", side], "msg": message, "type": "period"}]
+    )
+
+
+def _kind(period: str) -> PeriodKind:
+    """YYYY, YYYY-H1/H2, YYYY-Qn or YYYY-MM (rounds.schemas.PERIOD_PATTERN)."""
+    rest = period[5:]
+    if not rest:
+        return "year"
+    return "half" if rest[0] == "H" else "quarter" if rest[0] == "Q" else "month"
+
+
+def _bounds(period: str) -> tuple[date, date]:
+    """A period's first and last day, so periods of different kinds can be ordered."""
+    year, kind, rest = int(period[:4]), _kind(period), period[5:]
+    if kind == "year":
+        first_month, months = 1, 12
+    elif kind == "half":
+        first_month, months = (1 if rest == "H1" else 7), 6
+    elif kind == "quarter":
+        first_month, months = 3 * int(rest[1:]) - 2, 3
+    else:
+        first_month, months = int(rest), 1
+    end_month = first_month + months
+    end = date(year + 1, 1, 1) if end_month > 12 else date(year, end_month, 1)
+    return date(year, first_month, 1), end - timedelta(days=1)
 
 
 def _measure_keys(target: Target, survey_round: SurveyRound, session: Session) -> set[str]:

@@ -60,8 +60,20 @@ class InterventionEvaluation(BaseModel):
     treated_area_ids: list[int]
     comparison_area_ids: list[int]
     comparison_rule: str = Field(description="How the comparison areas were chosen.")
-    before_period: str
-    after_period: str
+    before_period: str = Field(
+        description="Default: the last round that closed before the start (`before=` to choose)."
+    )
+    after_period: str = Field(
+        description="Default: the latest closed round of the same period kind as the one "
+        "before that opened on or after the start; while none has closed, the latest open one "
+        "(`after=` to choose)."
+    )
+    period_choice: Literal["default", "requested"] = Field(
+        description="`requested` when `before=` or `after=` was given."
+    )
+    period_note: dict[str, str] = Field(
+        description="In Swedish and English: which periods are compared and why."
+    )
     cells: list[EvaluationCell]
     did: Estimate | None = Field(description="Null when any of the four cells is suppressed.")
     pre_trend: list[PreTrend] = Field(

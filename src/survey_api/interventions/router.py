@@ -126,9 +126,22 @@ def evaluate_intervention(
             "category."
         ),
     ] = None,
-    after_period: Annotated[
+    before: Annotated[
         str | None,
-        Query(pattern=PERIOD_PATTERN, description="Default: the latest round after the start."),
+        Query(
+            pattern=PERIOD_PATTERN,
+            description="The period before the start. Default: the last round that closed "
+            "before the start.",
+        ),
+    ] = None,
+    after: Annotated[
+        str | None,
+        Query(
+            pattern=PERIOD_PATTERN,
+            description="The period after the start; it must come after `before`. Default: "
+            "the latest closed round of the same period kind as `before` that opened on or "
+            "after the start (the latest open one while none has closed).",
+        ),
     ] = None,
 ) -> InterventionEvaluation:
     """Difference-in-differences for an indicator: the four cells with their n, the estimate
@@ -145,5 +158,6 @@ def evaluate_intervention(
         intervention_id,
         target=target,
         comparison_area_ids=comparison_area_id,
-        after_period=after_period,
+        before_period=before,
+        after_period=after,
     )
