@@ -16,10 +16,6 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
 ExportFormat = Literal["csv", "csv-excel", "xlsx"]
 MEDIA_TYPES: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",
@@ -53,6 +49,11 @@ def xlsx_cell(sheet: Any, value: Any) -> Any:
     half-way through the file)."""
     if not isinstance(value, str):
         return value
+    # openpyxl (and the NumPy it loads) is imported on first use: processes that never write
+    # a workbook start faster (benchmarks/bench_import.py).
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if ILLEGAL_CHARACTERS_RE.search(value):
         value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     if value[:1] in _XLSX_NOT_TEXT:
@@ -106,6 +107,8 @@ def xlsx_stream(
     sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
 ) -> Iterator[bytes]:
     """Write sheets to a write-only workbook on disk, then stream the file."""
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=title[:31])

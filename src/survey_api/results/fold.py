@@ -30,9 +30,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -43,12 +42,14 @@ from survey_api.results.tally_layout import (
     BASE_NON_SUBSTANTIVE,
     BASE_VALID,
     Accumulator,
-    IntArray,
     TallyLayout,
     layout_for,
     tally_answers,
     tally_rows,
 )
+
+if TYPE_CHECKING:
+    from survey_api.results.tally_layout import IntArray
 
 __all__ = [
     "BASE_NON_SUBSTANTIVE",
@@ -243,6 +244,8 @@ def _fold_after(
 
     Returns (largest id folded, or ``after``; number folded); ``seen`` collects their ids.
     """
+    import numpy as np  # on first use, like the accumulator's
+
     last, folded = after, 0
     while True:
         batch = session.execute(
@@ -274,6 +277,8 @@ def _fold_gaps(
 ) -> int:
     """Fold responses in (after, upto] that were not yet committed when first read; returns
     how many there were. Must run under the exclusive lock, when every id drawn is final."""
+    import numpy as np
+
     committed = session.scalar(
         select(func.count())
         .select_from(Response)

@@ -9,10 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from survey_api.questionnaires.definition import Item, QuestionnaireDefinition
 from survey_api.results.statistics import composite_component, composite_respondent_value
@@ -23,8 +20,12 @@ BASE_VALID = 0
 BASE_NON_SUBSTANTIVE = 1
 
 Slot = tuple[str, str, int]  # (measure, measure_key, code)
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+    IntArray = npt.NDArray[np.int64]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,6 +279,8 @@ class Accumulator:
     """Dense (area, group, slot) sums; memory is O(cells), whatever the number of responses."""
 
     def __init__(self, layout: TallyLayout) -> None:
+        import numpy as np  # on first use: a process that never folds starts faster
+
         self.layout = layout
         self.n_slots = len(layout.slots)
         self.n_groups = len(layout.groups)
@@ -287,6 +290,8 @@ class Accumulator:
         self.total_sq: FloatArray = np.zeros(0)
 
     def _area(self, area_id: int) -> int:
+        import numpy as np
+
         index = self.area_index.get(area_id)
         if index is None:
             index = self.area_index[area_id] = len(self.area_index)
@@ -298,6 +303,8 @@ class Accumulator:
 
     def add(self, rows: Iterable[tuple[int, Mapping[str, Any]]]) -> None:
         """Add responses given as (area_id, answers)."""
+        import numpy as np
+
         layout = self.layout
         slot_list: list[int] = []
         value_list: list[float] = []
@@ -327,6 +334,8 @@ class Accumulator:
     def columns(self, round_id: int) -> dict[str, list[Any]]:
         """Non-empty cells as tally columns (every contribution counts 1, so count > 0 means
         non-empty), decoded with array arithmetic rather than row by row."""
+        import numpy as np
+
         cells = np.flatnonzero(self.count)
         group_row, slot = np.divmod(cells, self.n_slots)
         area_index, group = np.divmod(group_row, self.n_groups)

@@ -10,16 +10,20 @@ count on their own, so the effective limit is the limit times the number of proc
 The moving-window counting is the `limits` library's.
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import math
 import secrets
 import time
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+if TYPE_CHECKING:
+    from limits import RateLimitItem
+    from limits.strategies import MovingWindowRateLimiter
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,27 @@ class FormThrottle:
 
     def __init__(self, *, link_answers: str, code_attempts: str) -> None:
         self._key = secrets.token_bytes(32)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.link_answers: RateLimitItem = parse(link_answers)
-        self.code_attempts: RateLimitItem = parse(code_attempts)
+        self._rates = (link_answers, code_attempts)
+
+    # `limits` loads on the first request that needs it, not when the app starts.
+    @cached_property
+    def _limiter(self) -> MovingWindowRateLimiter:
+        from limits.storage import MemoryStorage
+        from limits.strategies import MovingWindowRateLimiter
+
+        return MovingWindowRateLimiter(MemoryStorage())
+
+    @cached_property
+    def link_answers(self) -> RateLimitItem:
+        from limits import parse
+
+        return parse(self._rates[0])
+
+    @cached_property
+    def code_attempts(self) -> RateLimitItem:
+        from limits import parse
+
+        return parse(self._rates[1])
 
     def _client(self, address: str | None) -> str:
         return hmac.new(self._key, (address or "").encode(), hashlib.sha256).hexdigest()
