@@ -11,13 +11,13 @@ The autouse check of tests/api/conftest.py fails any test whose requests logged 
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, true
+from sqlalchemy import JSON, String, cast, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from survey_api.models import Area, Base, Organisation, Questionnaire, SurveyRound
@@ -55,9 +55,10 @@ def snapshot(db: sessionmaker[Session], organisation_id: int) -> Snapshot:
                 where = c.questionnaire_id.in_(questionnaires)
             else:
                 where = true()
-            found[table.name] = sorted(
-                repr(tuple(row)) for row in session.execute(table.select().where(where))
-            )
+            # JSON as stored text: cheaper to read, and compared exactly as stored
+            columns = [cast(c, String) if isinstance(c.type, JSON) else c for c in table.c]
+            rows = session.execute(select(*columns).where(where))
+            found[table.name] = sorted(repr(tuple(row)) for row in rows)
     return found
 
 
@@ -116,6 +117,8 @@ class World:
     org: Org
     db: sessionmaker[Session]
     endpoints: list[Endpoint]
+    # The rows as of the last check: each rejected request must leave them as they are.
+    rows: Snapshot | None = None
 
     @property
     def client(self) -> httpx.Client:
@@ -363,8 +366,10 @@ def expect_rejected(
     statuses: tuple[int, ...] = (422,),
     detail: str | None = None,
 ) -> str | None:
-    """Send a hostile body; return what is wrong with the answer (None: rejected properly)."""
-    before = snapshot(world.db, world.org.id)
+    """Send a hostile body; return what is wrong with the answer (None: rejected properly).
+
+    Whether anything was written is checked by unchanged(), after each group of requests.
+    """
     response = world.send(endpoint, body)
     where = f"{endpoint.name}, {case}"
     if response.status_code not in statuses:
@@ -378,9 +383,13 @@ def expect_rejected(
         return f"{where}: the error does not name {list(path)}: {problem_body}"
     if detail is not None and detail not in problem_body["detail"]:
         return f"{where}: detail {problem_body['detail']!r} lacks {detail!r}"
-    if snapshot(world.db, world.org.id) != before:
-        return f"{where}: something was written"
     return None
+
+
+def unchanged(world: World, where: str) -> str | None:
+    """Whether the organisation's rows are still as they were (None: nothing was written)."""
+    before, world.rows = world.rows, snapshot(world.db, world.org.id)
+    return None if world.rows == before else f"{where}: something was written"
 
 
 def names(problem_body: dict[str, Any], path: Path) -> bool:
@@ -395,8 +404,12 @@ def names(problem_body: dict[str, Any], path: Path) -> bool:
     return False
 
 
-def run(cases: Iterator[str | None]) -> None:
+def run(world: World, cases: Iterable[str | None]) -> None:
+    """Send every case; fail listing each one not rejected properly, or that wrote anything."""
+    world.rows = snapshot(world.db, world.org.id)
     failures = [failure for failure in cases if failure is not None]
+    written = unchanged(world, "the cases together")
+    failures += [written] if written else []
     assert not failures, f"{len(failures)} hostile requests were not rejected properly:\n" + (
         "\n".join(failures)
     )
@@ -423,8 +436,9 @@ def test_a_nul_character_in_any_text_field_is_refused(world: World) -> None:
                 for value in (with_nul(str(original)), "\x00", f"{original}\x00"):
                     body = with_value(endpoint.body, path, value)
                     yield expect_rejected(world, endpoint, body, f"NUL in {path}", path=path)
+                yield unchanged(world, f"{endpoint.name}, NUL in {path}")
 
-    run(cases())
+    run(world, cases())
     assert_valid_bodies_accepted(world)
 
 
@@ -432,26 +446,15 @@ def test_a_nul_character_in_an_object_key_is_refused(world: World) -> None:
     by_name = {e.name: e for e in world.endpoints}
     respond = by_name["submit response"]
     define = by_name["create questionnaire"]
-    run(
-        iter(
-            [
-                expect_rejected(
-                    world,
-                    respond,
-                    with_value(respond.body, ("answers",), {**ANSWERS, "triv\x00sel": 3}),
-                    "NUL in an answer key",
-                    path=("answers",),
-                ),
-                expect_rejected(
-                    world,
-                    define,
-                    with_value(define.body, ("name",), {"s\x00v": "Namn"}),
-                    "NUL in a language key",
-                    path=("name",),
-                ),
-            ]
-        )
-    )
+
+    def cases() -> Iterator[str | None]:
+        answers = {**ANSWERS, "triv\x00sel": 3}
+        body = with_value(respond.body, ("answers",), answers)
+        yield expect_rejected(world, respond, body, "NUL in an answer key", path=("answers",))
+        body = with_value(define.body, ("name",), {"s\x00v": "Namn"})
+        yield expect_rejected(world, define, body, "NUL in a language key", path=("name",))
+
+    run(world, cases())
 
 
 def test_the_reviewed_nul_in_an_area_name_is_refused_with_its_field(
@@ -502,7 +505,7 @@ def test_text_over_its_maximum_length_is_refused(world: World) -> None:
         body = with_value(endpoint.body, ("name",), "a" * 1_100_000)
         yield expect_rejected(world, endpoint, body, "over the body limit", statuses=(413,))
 
-    run(cases())
+    run(world, cases())
 
 
 INT_TYPES: list[tuple[str, Any]] = [
@@ -510,13 +513,10 @@ INT_TYPES: list[tuple[str, Any]] = [
     ("false", False),
     ("a string of digits", "3"),
     ("3.0", 3.0),
-    ("3.5", 3.5),
     ("NaN", float("nan")),
     ("Infinity", float("inf")),
-    ("-Infinity", float("-inf")),
     ("1e400", RAW + "1e400"),
     ("null in a list or a required field", None),
-    ("an object", {"value": 3}),
     ("a list", [3]),
 ]
 OPTIONAL = {
@@ -533,8 +533,6 @@ INT_RANGE: list[tuple[str, Any]] = [
     ("-2**31 - 1", -(2**31) - 1),
     ("2**63", 2**63),
     ("2**64", 2**64),
-    ("-2**63 - 1", -(2**63) - 1),
-    ("10**30", 10**30),
 ]
 
 
@@ -550,8 +548,9 @@ def test_integers_refuse_bools_strings_floats_and_values_beyond_their_column(
                         continue  # null is a value here ("not known", "the whole organisation")
                     body = with_value(endpoint.body, path, value)
                     yield expect_rejected(world, endpoint, body, f"{label} as {path}", path=path)
+                yield unchanged(world, f"{endpoint.name}, integers as {path}")
 
-    run(cases())
+    run(world, cases())
     assert_valid_bodies_accepted(world)
 
 
@@ -562,8 +561,9 @@ def test_booleans_refuse_numbers_and_strings(world: World) -> None:
                 for value in (1, 0, "true", "false", "yes", None):
                     body = with_value(endpoint.body, path, value)
                     yield expect_rejected(world, endpoint, body, f"{value!r} as {path}", path=path)
+                yield unchanged(world, f"{endpoint.name}, booleans as {path}")
 
-    run(cases())
+    run(world, cases())
 
 
 NOT_DATES: list[Any] = [
@@ -600,8 +600,9 @@ def test_dates_are_only_iso_strings(world: World) -> None:
                 for value in NOT_DATES:
                     body = with_value(endpoint.body, path, value)
                     yield expect_rejected(world, endpoint, body, f"{value!r} as {path}", path=path)
+                yield unchanged(world, f"{endpoint.name}, dates as {path}")
 
-    run(cases())
+    run(world, cases())
 
 
 def test_open_date_zero_does_not_open_a_round_in_1970(world: World) -> None:
@@ -630,8 +631,9 @@ def test_unknown_keys_are_refused_everywhere(world: World) -> None:
                 path = (*parent, "unexpected")
                 body = with_value(endpoint.body, path, 1)
                 yield expect_rejected(world, endpoint, body, f"unknown key {path}", path=path)
+            yield unchanged(world, f"{endpoint.name}, unknown keys")
 
-    run(cases())
+    run(world, cases())
 
 
 WRONG_BODIES: list[tuple[str, bytes]] = [
@@ -644,19 +646,23 @@ WRONG_BODIES: list[tuple[str, bytes]] = [
 ]
 
 
+ALL_OPTIONAL = {"update area", "update intervention", "update organisation", "create share link"}
+
+
 def test_wrong_json_types_are_refused(world: World) -> None:
     def cases() -> Iterator[str | None]:
         for endpoint in world.endpoints:
             for label, raw in WRONG_BODIES:
-                if label == "an empty object" and endpoint.method == "PATCH":
-                    continue  # an empty update changes nothing, and is allowed
+                if label == "an empty object" and endpoint.name in ALL_OPTIONAL:
+                    continue  # every field is optional (an update, a share link's defaults)
                 yield expect_rejected(world, endpoint, raw, f"body {label}")
             for path in endpoint.texts[:2]:
                 for value in (5, 5.5, False, ["text"], {"text": "x"}):
                     body = with_value(endpoint.body, path, value)
                     yield expect_rejected(world, endpoint, body, f"{value!r} as {path}", path=path)
+            yield unchanged(world, f"{endpoint.name}, wrong types")
 
-    run(cases())
+    run(world, cases())
 
 
 def test_deeply_nested_bodies_are_refused(world: World) -> None:
@@ -677,6 +683,7 @@ def test_deeply_nested_bodies_are_refused(world: World) -> None:
                     yield expect_rejected(
                         world, endpoint, body, f"{depth} levels in {path}", path=path
                     )
+            yield unchanged(world, f"{endpoint.name}, deep nesting")
         # free-form objects are bounded too: a deep answer once failed while being hashed
         for name in ("submit response", "upload responses"):
             endpoint = next(e for e in world.endpoints if e.name == name)
@@ -687,7 +694,7 @@ def test_deeply_nested_bodies_are_refused(world: World) -> None:
                 body = with_value(endpoint.body, (*prefix, "trivsel"), nested(depth))
                 yield expect_rejected(world, endpoint, body, f"answer {depth} deep", path=prefix)
 
-    run(cases())
+    run(world, cases())
 
 
 def test_unparsable_json_is_a_400_problem(world: World) -> None:
@@ -700,8 +707,11 @@ def test_unparsable_json_is_a_400_problem(world: World) -> None:
         (b'{"households": ' + b"9" * 5000 + b"}", "more than 4300 digits"),
     ]
     run(
-        expect_rejected(world, endpoint, raw, repr(raw[:20]), statuses=(400,), detail=detail)
-        for raw, detail in bodies
+        world,
+        (
+            expect_rejected(world, endpoint, raw, repr(raw[:20]), statuses=(400,), detail=detail)
+            for raw, detail in bodies
+        ),
     )
     found = problem(world.send(endpoint, b"{"), 400)
     assert found["title"] == "Bad request"
@@ -784,14 +794,17 @@ def test_answers_refuse_bools_floats_and_huge_numbers(org: Org, db: sessionmaker
         ("antal_personer", "4"),
     ]
     run(
-        expect_rejected(
-            world,
-            endpoint,
-            with_value(endpoint.body, ("answers", key), value),
-            f"{value!r} for {key}",
-            path=("answers", key),
-        )
-        for key, value in bad
+        world,
+        (
+            expect_rejected(
+                world,
+                endpoint,
+                with_value(endpoint.body, ("answers", key), value),
+                f"{value!r} for {key}",
+                path=("answers", key),
+            )
+            for key, value in bad
+        ),
     )
     accepted = with_value(endpoint.body, ("answers", "antal_personer"), 10**15)
     assert world.send(endpoint, accepted).status_code == 201
@@ -801,18 +814,21 @@ def test_a_definition_refuses_codes_and_scores_beyond_what_results_can_hold(worl
     endpoint = next(e for e in world.endpoints if e.name == "create questionnaire")
     option: Path = ("items", 0, "options", 0)
     run(
-        expect_rejected(
-            world, endpoint, with_value(endpoint.body, path, value), repr(value), path=path
-        )
-        for path, value in [
-            ((*option, "code"), 2**31),
-            ((*option, "code"), -(2**31) - 1),
-            ((*option, "score"), 10**16),
-            ((*option, "score"), 1e300),
-            ((*option, "score"), float("nan")),
-            ((*option, "score"), True),
-            ((*option, "score"), "4"),
-        ]
+        world,
+        (
+            expect_rejected(
+                world, endpoint, with_value(endpoint.body, path, value), repr(value), path=path
+            )
+            for path, value in [
+                ((*option, "code"), 2**31),
+                ((*option, "code"), -(2**31) - 1),
+                ((*option, "score"), 10**16),
+                ((*option, "score"), 1e300),
+                ((*option, "score"), float("nan")),
+                ((*option, "score"), True),
+                ((*option, "score"), "4"),
+            ]
+        ),
     )
 
 
@@ -844,7 +860,7 @@ CSV_CASES: list[tuple[str, bytes, int, list[str | int] | None, str]] = [
         "a header over the limit",
         ("code,name," + "m" * 140_000 + "\nb,B,1480\n").encode(),
         422,
-        ["row", 1, "column 3"],
+        ["row", 1],
         "line 1, column 3",
     ),
     ("NUL in a name", csv_case("b2,Gårds\x00ten,1480,,,\n"), 422, ["row", 3, "name"], "NUL"),
@@ -853,14 +869,14 @@ CSV_CASES: list[tuple[str, bytes, int, list[str | int] | None, str]] = [
         csv_case("b\x002,Gårdsten,1480,,,\n"),
         422,
         ["row", 3, "code"],
-        "1 of 2 rows",
+        "1 of 2 rows are invalid; nothing was imported",
     ),
     (
         "NUL in households",
         csv_case("b2,Gårdsten,1480,1\x0000,,\n"),
         422,
         ["row", 3, "households"],
-        "1 of 2 rows",
+        "1 of 2 rows are invalid; nothing was imported",
     ),
     (
         "NUL in a header",
@@ -888,42 +904,42 @@ CSV_CASES: list[tuple[str, bytes, int, list[str | int] | None, str]] = [
         csv_case("b2,Gårdsten,1480,²,,\n"),
         422,
         ["row", 3, "households"],
-        "1 of 2 rows",
+        "1 of 2 rows are invalid; nothing was imported",
     ),
     (
         "5000 digits",
         csv_case("b2,Gårdsten,1480," + "9" * 5000 + ",,\n"),
         422,
         ["row", 3, "households"],
-        "1 of 2 rows",
+        "1 of 2 rows are invalid; nothing was imported",
     ),
     (
         "households false",
         csv_case("b2,Gårdsten,1480,false,,\n"),
         422,
         ["row", 3, "households"],
-        "1 of 2 rows",
+        "1 of 2 rows are invalid; nothing was imported",
     ),
     (
         "households 3.0",
         csv_case("b2,Gårdsten,1480,3.0,,\n"),
         422,
         ["row", 3, "households"],
-        "1 of 2 rows",
+        "1 of 2 rows are invalid; nothing was imported",
     ),
     (
         "a year beyond 2**63",
         csv_case("b2,Gårdsten,1480,,99999999999999999999,1\n"),
         422,
         ["row", 3, "year"],
-        "1 of 2 rows",
+        "1 of 2 rows are invalid; nothing was imported",
     ),
     (
         "a name over 200 characters",
         csv_case("b2," + "n" * 201 + ",1480,,,\n"),
         422,
         ["row", 3, "name"],
-        "1 of 2 rows",
+        "1 of 2 rows are invalid; nothing was imported",
     ),
 ]
 
@@ -949,6 +965,9 @@ def test_a_hostile_csv_import_is_refused_and_imports_nothing(
     assert detail in found["detail"], found
     if loc is not None:
         assert loc in [e["loc"] for e in found["errors"]], found
+        # the detail alone says where: the line and the column
+        where = f"line {loc[1]}" + "".join(f", column {column}" for column in loc[2:])
+        assert where in found["detail"], found
     assert snapshot(db, org.id) == before
     assert area_count(db, org.id) == 0
 

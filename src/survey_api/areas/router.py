@@ -95,5 +95,9 @@ def update_area(
 def _decode(body: bytes) -> str:
     try:
         return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("the CSV file must be UTF-8 encoded") from None
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise BadRequest(
+            f"the CSV file must be UTF-8 encoded: line {line} has the byte "
+            f"0x{body[exc.start]:02x}, which is not UTF-8 there; nothing was imported"
+        ) from None

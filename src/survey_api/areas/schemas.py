@@ -2,14 +2,16 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from survey_api.input_types import RequestModel
 from survey_api.timestamps import UtcDatetime
 
 PoliceClassification = Literal["none", "utsatt", "risk", "sarskilt_utsatt"]
 
-MUNICIPALITY_PATTERN = r"^\d{4}$"
-DESO_PATTERN = r"^\d{4}[A-C]\d{4}$"
-REGSO_PATTERN = r"^\d{4}R\d{3}$"
-VERSION_PATTERN = r"^\d{4}$"
+# [0-9], not \d: \d also matches other scripts' digits, such as Arabic-Indic ones.
+MUNICIPALITY_PATTERN = r"^[0-9]{4}$"
+DESO_PATTERN = r"^[0-9]{4}[A-C][0-9]{4}$"
+REGSO_PATTERN = r"^[0-9]{4}R[0-9]{3}$"
+VERSION_PATTERN = r"^[0-9]{4}$"
 
 AREA_EXAMPLE: dict[str, Any] = {
     "code": "hjallbo",
@@ -24,7 +26,7 @@ AREA_EXAMPLE: dict[str, Any] = {
 }
 
 
-class Classification(BaseModel):
+class Classification(RequestModel):
     """An area's area type (Segregationsbarometern 1–5) and police classification in one year."""
 
     model_config = ConfigDict(extra="forbid", from_attributes=True)
@@ -39,7 +41,7 @@ class Classification(BaseModel):
     police_classification: PoliceClassification | None = None
 
 
-class _AreaCodes(BaseModel):
+class _AreaCodes(RequestModel):
     @model_validator(mode="after")
     def codes_have_versions(self) -> Self:
         for kind in ("deso", "regso"):
@@ -74,7 +76,7 @@ class AreaCreate(_AreaCodes):
     classifications: list[Classification] = Field(default_factory=list, max_length=100)
 
 
-class AreaUpdate(BaseModel):
+class AreaUpdate(RequestModel):
     """Fields to change; omitted fields stay. `classifications` upserts the years given."""
 
     # No _AreaCodes check here: a partial update is checked after merging with the stored

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -34,6 +35,9 @@ CSV_COLUMNS = (
     "police_classification",
 )
 MAX_IMPORT_ROWS = 5000
+# ASCII digits only, and few of them: "²".isdigit() is true but int("²") fails, and int()
+# refuses more than 4300 digits. Anything else stays text and fails validation as such.
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
 def get_area(session: Session, organisation_id: int, area_id: int) -> Area:
@@ -206,9 +210,14 @@ def import_csv(session: Session, organisation_id: int, text: str) -> AreaImportR
         seen[candidate.code] = line
         parsed.append((line, candidate))
     if errors:
+        first = "; ".join(
+            f"line {e['loc'][1]}" + "".join(f", column {c}" for c in e["loc"][2:]) + f": {e['msg']}"
+            for e in errors[:3]
+        )
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         raise ValidationFailed(
             f"{len({e['loc'][1] for e in errors})} of {len(rows)} rows are invalid; "
-            "nothing was imported",
+            f"nothing was imported. {first}{more}",
             errors=errors,
         )
     existing = {
@@ -237,7 +246,10 @@ def _parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise _unreadable(text, delimiter, 1, [], exc) from None
     unknown = [h for h in header if h not in CSV_COLUMNS]
     missing = [h for h in ("code", "name", "municipality_code") if h not in header]
     if unknown or missing:
@@ -248,12 +260,17 @@ def _parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
             parts.append(f"missing columns: {', '.join(missing)}")
         raise BadRequest(f"{'; '.join(parts)}. Columns are: {', '.join(CSV_COLUMNS)}")
     rows: list[tuple[int, dict[str, str]]] = []
-    for row in reader:
-        if len(rows) >= MAX_IMPORT_ROWS:
-            raise BadRequest(f"at most {MAX_IMPORT_ROWS} rows per import")
-        clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-        if any(clean.values()):
-            rows.append((reader.line_num, clean))
+    record_start = reader.line_num + 1
+    try:
+        for row in reader:
+            if len(rows) >= MAX_IMPORT_ROWS:
+                raise BadRequest(f"at most {MAX_IMPORT_ROWS} rows per import")
+            clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+            if any(clean.values()):
+                rows.append((reader.line_num, clean))
+            record_start = reader.line_num + 1
+    except csv.Error as exc:
+        raise _unreadable(text, delimiter, record_start, header, exc) from None
     if not rows:
         raise BadRequest("the CSV file has no data rows")
     return rows
@@ -281,4 +298,61 @@ def _row_payload(row: dict[str, str]) -> dict[str, Any]:
 
 
 def _maybe_int(value: str) -> int | str:
-    return int(value) if value.lstrip("-").isdigit() else value
+    return int(value) if _INTEGER.fullmatch(value) else value
+
+
+def _unreadable(
+    text: str, delimiter: str, line: int, header: list[str], exc: csv.Error
+) -> BadRequest | ValidationFailed:
+    """The error for a CSV record the csv module cannot read, naming its line (and column)."""
+    limit = csv.field_size_limit()
+    if "new-line character" in str(exc):
+        return BadRequest(
+            f"line {line}: a carriage return (\\r) outside quotes; save the file with CRLF or "
+            "LF line endings. Nothing was imported"
+        )
+    if "field limit" not in str(exc):
+        return BadRequest(f"line {line}: the CSV cannot be read ({exc}); nothing was imported")
+    # The csv module splits lines on "\n" alone (io.StringIO), so the same count finds the record.
+    record = text.split("\n", line - 1)[-1]
+    index = _long_field(record, delimiter, limit)
+    loc: list[str | int] = ["row", line]
+    where = f"line {line}"
+    if index is not None and index < len(header):
+        loc.append(header[index])
+        where += f", column {header[index]}"
+    elif index is not None:  # a header too long to read: no column names yet
+        where += f", column {index + 1}"
+    msg = f"the field is longer than {limit} characters"
+    return ValidationFailed(
+        f"{where}: {msg}; nothing was imported",
+        errors=[{"loc": loc, "msg": msg, "type": "too_long"}],
+    )
+
+
+def _long_field(record: str, delimiter: str, limit: int) -> int | None:
+    """The index of the first field of a CSV record longer than ``limit`` characters."""
+    index = length = position = 0
+    quoted, at_start = False, True
+    while position < len(record):
+        char = record[position]
+        position += 1
+        if quoted:
+            if char == '"' and record[position : position + 1] == '"':
+                position += 1  # an escaped quote, one character of the field
+            elif char == '"':
+                quoted = False
+                continue
+        elif char == '"' and at_start:
+            quoted, at_start = True, False
+            continue
+        elif char == delimiter:
+            index, length, at_start = index + 1, 0, True
+            continue
+        elif char in "\r\n":
+            return None
+        at_start = False
+        length += 1
+        if length > limit:
+            return index
+    return None

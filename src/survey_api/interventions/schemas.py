@@ -4,12 +4,13 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from survey_api.ids import Id
+from survey_api.input_types import IsoDate, RequestModel
 from survey_api.timestamps import UtcDatetime
 
 CATEGORY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
 
-class _Dates(BaseModel):
+class _Dates(RequestModel):
     @model_validator(mode="after")
     def dates_ordered(self) -> Self:
         start = getattr(self, "start_date", None)
@@ -50,8 +51,8 @@ class InterventionCreate(_Dates):
         "those without an intervention of the same category.",
     )
     area_ids: list[Id] = Field(min_length=1, max_length=500)
-    start_date: date
-    end_date: date | None = None
+    start_date: IsoDate
+    end_date: IsoDate | None = None
     cost_sek: int | None = Field(default=None, ge=0, le=10_000_000_000)
     description: str | None = Field(default=None, max_length=5000)
 
@@ -66,8 +67,8 @@ class InterventionUpdate(_Dates):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     category: str | None = Field(default=None, pattern=CATEGORY_PATTERN)
     area_ids: list[Id] | None = Field(default=None, min_length=1, max_length=500)
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
     cost_sek: int | None = Field(default=None, ge=0, le=10_000_000_000)
     description: str | None = Field(default=None, max_length=5000)
 

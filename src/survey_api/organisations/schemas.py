@@ -2,6 +2,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from survey_api.input_types import RequestModel
+
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 
 
@@ -19,7 +21,7 @@ class OrganisationRead(BaseModel):
     )
 
 
-class OrganisationUpdate(BaseModel):
+class OrganisationUpdate(RequestModel):
     """Settings an admin can change; omitted fields stay as they are."""
 
     model_config = ConfigDict(

@@ -20,7 +20,6 @@ from importlib import resources
 from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     PlainValidator,
@@ -28,6 +27,8 @@ from pydantic import (
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
+
+from survey_api.input_types import RequestModel
 
 __all__ = [
     "CHOICE_KINDS",
@@ -58,6 +59,11 @@ CHOICE_KINDS: frozenset[str] = frozenset({"scale", "single_choice", "multi_choic
 
 DEFAULT_TEXT_MAX_LENGTH = 2000
 MAX_TEXT_MAX_LENGTH = 10000
+# Option codes are stored in 32-bit INTEGER columns (tallies).
+MAX_CODE = 2_147_483_647
+# Numbers are summed and squared as floats in results; beyond this they lose precision
+# or overflow (float(10**400) raises).
+MAX_ABS_NUMBER = 10**15
 STANDARD_DEFINITION_FILE = "trygghetsmatning-standard.json"
 
 # Item/section/indicator/index keys end up in URLs, CSV headers and `?by=` parameters.
@@ -96,6 +102,10 @@ def _number(value: object) -> int | float:
         raise PydanticCustomError("number_type", "Input should be a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise PydanticCustomError("finite_number", "Input should be a finite number")
+    if abs(value) > MAX_ABS_NUMBER:
+        raise PydanticCustomError(
+            "number_too_large", "Input should be between -1e15 and 1e15 (inclusive)"
+        )
     return value
 
 
@@ -103,9 +113,10 @@ Number = Annotated[int | float, PlainValidator(_number), WithJsonSchema({"type":
 LocalisedText = dict[str, str]
 
 
-class _Model(BaseModel):
-    # Strict: a bool is not an int and "1" is not an int. Frozen: a published version is
-    # immutable, and frozen models make the cached lookups below safe.
+class _Model(RequestModel):
+    # Strict: a bool is not an int and "1" is not an int; no text with a NUL character
+    # (RequestModel). Frozen: a published version is immutable, and frozen models make the
+    # cached lookups below safe.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     def to_json(self) -> dict[str, Any]:
@@ -116,7 +127,7 @@ class _Model(BaseModel):
 class Option(_Model):
     """One answer option of a choice or scale item."""
 
-    code: int
+    code: int = Field(ge=-MAX_CODE, le=MAX_CODE)
     label: LocalisedText
     score: Number | None = None
     exclusive: bool = False
@@ -758,6 +769,8 @@ def _check_number(item: Item, value: object) -> tuple[str, str] | None:
             return "expected a finite number", "number_type"
         if item.integer:
             return "expected a whole number", "int_type"
+    if abs(value) > MAX_ABS_NUMBER:
+        return "expected a number between -1e15 and 1e15", "out_of_range"
     if item.min is not None and value < item.min:
         return f"{value} is less than the minimum {item.min}", "out_of_range"
     if item.max is not None and value > item.max:

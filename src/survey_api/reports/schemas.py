@@ -4,9 +4,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from survey_api.ids import Id
+from survey_api.input_types import RequestModel
 
 
-class ShareLinkCreate(BaseModel):
+class ShareLinkCreate(RequestModel):
     """A share link to a round's printable results page."""
 
     model_config = ConfigDict(

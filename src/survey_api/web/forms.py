@@ -259,14 +259,34 @@ def merge(
     return prune_hidden(definition, merged)
 
 
+# The state this form writes nests two levels deep at most: {"item": [1, 2]}.
+MAX_STATE_DEPTH = 2
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _nesting(text: str) -> int:
+    """How deeply the arrays and objects of a JSON text nest (brackets in strings ignored)."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def decode_state(definition: QuestionnaireDefinition, raw: str | None) -> Answers:
     """The answers carried in the form's hidden field; anything odd is dropped.
 
     Not signed: the tenant can only change their own answers, and everything is validated
-    against the questionnaire again before it is stored.
+    against the questionnaire again before it is stored. Its size is bounded by the request
+    body limit; its nesting is checked before parsing, as json.loads recurses once per level
+    and a crafted state would otherwise end in a RecursionError.
     """
+    text = raw or "{}"
+    if _nesting(text) > MAX_STATE_DEPTH:
+        return {}
     try:
-        data = json.loads(raw or "{}")
+        data = json.loads(text)
     except ValueError:
         return {}
     if not isinstance(data, dict):
