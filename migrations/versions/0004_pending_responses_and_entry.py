@@ -71,7 +71,7 @@ def downgrade() -> None:
     with op.batch_alter_table("survey_round") as batch:
         batch.drop_column("area_links_enabled")
     with op.batch_alter_table("response") as batch:
-        batch.drop_constraint("ck_response_entry_known", type_="check")
+        batch.drop_constraint("entry_known", type_="check")
         batch.drop_column("entry")
     op.drop_index("ix_pending_response_survey_round_id_area_id", table_name="pending_response")
     op.drop_table("pending_response")

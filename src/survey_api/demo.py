@@ -69,6 +69,20 @@ RESPONDENTS_PER_AREA = 260
 TREATED_AREA = "hjallbo"
 LANGUAGES = (("sv", 0.6), ("ar", 0.25), ("en", 0.15))
 CHANNELS = (("web", 0.7), ("paper", 0.25), ("phone", 0.05))
+DEMO_LETTER_TEXTS = {
+    "sv": {
+        "sender": "Demobostäder AB, områdeskontoret",
+        "contact": "Frågor om enkäten? Ring 031-00 00 00 eller mejla enkat@demobostader.example.",
+    },
+    "en": {
+        "sender": "Demobostäder AB, the area office",
+        "contact": "Questions? Call +46 31 00 00 00 or e-mail enkat@demobostader.example.",
+    },
+    "ar": {
+        "sender": "شركة ديموبوستادر، مكتب المنطقة",
+        "contact": "هل لديك أسئلة؟ اتصل على 00 00 00-031 أو راسلنا على enkat@demobostader.example",
+    },
+}
 WEB_ENTRIES = (("code", 0.75), ("link", 0.25))
 COMMENTS = (
     "Gångtunneln vid centrum är mörk på kvällen.",
@@ -88,6 +102,7 @@ def load_demo(session: Session, *, base_url: str) -> str:
     definition = load_standard_definition()
     org = organisations_service.create_organisation(session, name="Demobostäder AB", slug="demo")
     _key, secret = auth_service.create_api_key(session, org, name="demo admin", role="admin")
+    org.letter_texts = DEMO_LETTER_TEXTS
     areas = _areas(session, org.id)
     version = _questionnaire(session, org.id, definition)
     year = today().year

@@ -119,3 +119,49 @@ def test_area_links(
     assert anonymous.get(f"/api/v1/rounds/{survey.round.id}/area-links").status_code == 401
     stranger = make_org()  # type: ignore[operator]
     assert stranger.analyst.get(f"/api/v1/rounds/{survey.round.id}/area-links").status_code == 404
+
+
+def test_letters_name_their_sender_with_a_contact_and_a_privacy_text(
+    org: Org, survey: Survey
+) -> None:
+    codes = issue_codes(org, survey.round.id, survey.area_id, 2)
+    # Without settings: the organisation's name and the standard privacy sentence.
+    plain = org.analyst.post(
+        LETTERS.format(survey.round.id), json={"codes": codes, "languages": ["sv", "en"]}
+    ).text
+    organisation = org.admin.get("/api/v1/organisation").json()
+    assert organisation["letter_texts"] == {}
+    assert plain.count(f"Avsändare: {organisation['name']}.") == 2
+    assert plain.count(f"Sent by {organisation['name']}.") == 2
+    assert plain.count("inget som kan visa vem du är sparas med dem.") == 2
+
+    texts = {
+        "sv": {
+            "sender": "Demobostäder AB, områdeskontoret",
+            "contact": "Frågor? Ring 031-123 45 67.",
+            "privacy": "Vi ser aldrig vem som har svarat.",
+        },
+        "ar": {"sender": "شركة ديموبوستادر", "contact": "للأسئلة اتصل على 031-123 45 67"},
+    }
+    updated = org.admin.patch("/api/v1/organisation", json={"letter_texts": texts})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["letter_texts"]["ar"]["privacy"] is None
+    html = org.analyst.post(
+        LETTERS.format(survey.round.id), json={"codes": codes, "languages": ["sv", "ar"]}
+    ).text
+    assert html.count("Avsändare: Demobostäder AB, områdeskontoret.") == 2
+    assert html.count("Frågor? Ring 031-123 45 67.") == 2
+    assert html.count("Vi ser aldrig vem som har svarat.") == 2
+    assert html.count("المرسل: شركة ديموبوستادر.") == 2
+    assert html.count("للأسئلة اتصل على 031-123 45 67") == 2
+
+    # Only an admin sets them, and only for language codes.
+    assert (
+        org.analyst.patch("/api/v1/organisation", json={"letter_texts": texts}).status_code == 403
+    )
+    bad = org.admin.patch("/api/v1/organisation", json={"letter_texts": {"svenska!": texts["sv"]}})
+    assert bad.status_code == 422
+    empty_sender = org.admin.patch(
+        "/api/v1/organisation", json={"letter_texts": {"sv": {"sender": ""}}}
+    )
+    assert empty_sender.status_code == 422

@@ -21,6 +21,9 @@ class Organisation(Base):
     min_cell_size: Mapped[int] = mapped_column(default=10)
     # Languages offered on the tenant form; None means every language of the questionnaire.
     languages: Mapped[list[Any] | None] = mapped_column(default=None)
+    # Printed on every invitation letter, per language: {"sv": {"sender": ..., "contact": ...,
+    # "privacy": ...}}; the organisation's name and a standard privacy sentence otherwise.
+    letter_texts: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

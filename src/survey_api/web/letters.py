@@ -23,6 +23,7 @@ from survey_api.config import Settings
 from survey_api.exceptions import ValidationFailed, problem_responses
 from survey_api.ids import MAX_ID
 from survey_api.invitations import service as invitations_service
+from survey_api.organisations import service as organisations_service
 from survey_api.presentation import csp
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
@@ -185,11 +186,35 @@ def _prepare(
             f"{len(errors)} problem(s) with the letters request; nothing was rendered",
             errors=errors,
         )
-    return _render(definition, languages, codes, survey_round.close_date, settings)
+    organisation = organisations_service.get_organisation(session, organisation_id)
+    sender = Sender(organisation.name, organisation.letter_texts or {})
+    return _render(definition, languages, codes, survey_round.close_date, settings, sender)
+
+
+class Sender:
+    """Who the letters are from, per language (organisation settings, `letter_texts`)."""
+
+    def __init__(self, name: str, texts: dict[str, Any]) -> None:
+        self.name = name
+        self.texts = texts
+
+    def lines(self, code: str) -> dict[str, str | None]:
+        """Sender, contact line and privacy text for one language; the privacy text is None
+        when the organisation has none, and the template prints the standard sentence."""
+        text = self.texts.get(code) or {}
+        return {
+            "sender": text.get("sender") or self.name,
+            "contact": text.get("contact"),
+            "privacy": text.get("privacy"),
+        }
 
 
 def _texts(
-    definition: QuestionnaireDefinition, languages: Sequence[str], close_date: date, base: str
+    definition: QuestionnaireDefinition,
+    languages: Sequence[str],
+    close_date: date,
+    base: str,
+    sender: Sender,
 ) -> list[Markup]:
     """The letter's text in each language, rendered once for all letters."""
     sections: list[Markup] = []
@@ -202,6 +227,7 @@ def _texts(
             intro=forms.label_of(definition, definition.intro, code) if definition.intro else "",
             close_date=close_date,
             code_url=Markup('<bdi dir="ltr">%s</bdi>') % f"{base}/code",
+            **sender.lines(code),
         )
         sections.append(Markup(html))
     return sections
@@ -213,10 +239,11 @@ def _render(
     codes: Sequence[str],
     close_date: date,
     settings: Settings,
+    sender: Sender,
 ) -> Iterator[str]:
     base = settings.public_base_url.rstrip("/")
     first = i18n.language(languages[0])
-    texts = _texts(definition, languages, close_date, base)
+    texts = _texts(definition, languages, close_date, base, sender)
     env = environment(first.ui_language)
 
     def letters() -> Iterator[dict[str, Any]]:
