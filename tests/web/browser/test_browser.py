@@ -317,6 +317,11 @@ def test_every_page_type_is_styled_and_passes_axe_at_both_widths(
     codes = issue_codes(org, survey.round.id, survey.area_id, 2)
     closed = another_round(org, survey.round.version_id, closed=True)
     scheduled = another_round(org, survey.round.version_id, opens_in_days=5)
+    letters_only = another_round(org, survey.round.version_id, code="letters")
+    patched = org.analyst.patch(
+        f"/api/v1/rounds/{letters_only.id}", json={"area_links_enabled": False}
+    )
+    assert patched.status_code == 200, patched.text
     seen: list[str] = []
     failures: list[str] = []
 
@@ -374,6 +379,8 @@ def test_every_page_type_is_styled_and_passes_axe_at_both_widths(
         check(page, "closed")
         page.goto(area_path(server, scheduled.id, scheduled.area_ids[0]))
         check(page, "not-yet-open")
+        page.goto(area_path(server, letters_only.id, letters_only.area_ids[0]))
+        check(page, "links-off")
         page.goto("/form")
         check(page, "no-form")
         # An expired or forged form token.
