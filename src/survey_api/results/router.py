@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from survey_api.auth.dependencies import Admin, AnyRole, SessionDep
 from survey_api.exceptions import problem_responses
@@ -24,11 +24,11 @@ Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
     responses=problem_responses(401, 403, 404, 422),
 )
 def get_round_results(
-    round_id: Annotated[int, Path(description="The survey round's id.")],
+    round_id: Annotated[int, Path(description="The survey round's id.", ge=1, le=MAX_ID)],
     principal: AnyRole,
     session: SessionDep,
     area_id: Annotated[
-        list[int] | None,
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None,
         Query(description="Only these areas (repeat the parameter for several)."),
     ] = None,
     item: Annotated[
@@ -86,7 +86,7 @@ def get_round_results(
 def get_trends(
     principal: AnyRole,
     session: SessionDep,
-    area_id: Annotated[int | None, Query(description="An area's series.")] = None,
+    area_id: Annotated[int | None, Query(description="An area's series.", ge=1, le=MAX_ID)] = None,
     group: Annotated[
         str | None,
         Query(

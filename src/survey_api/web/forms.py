@@ -274,6 +274,10 @@ def _nesting(text: str) -> int:
     return deepest
 
 
+class InvalidState(ValueError):
+    """A hidden form state that the form cannot have written."""
+
+
 def decode_state(definition: QuestionnaireDefinition, raw: str | None) -> Answers:
     """The answers carried in the form's hidden field; anything odd is dropped.
 
@@ -284,7 +288,8 @@ def decode_state(definition: QuestionnaireDefinition, raw: str | None) -> Answer
     """
     text = raw or "{}"
     if _nesting(text) > MAX_STATE_DEPTH:
-        return {}
+        # The form never writes such a state: it was crafted, so the request is refused.
+        raise InvalidState(f"the form state is nested more than {MAX_STATE_DEPTH} levels deep")
     try:
         data = json.loads(text)
     except ValueError:

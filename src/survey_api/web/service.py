@@ -427,9 +427,11 @@ def handle_step(
         raise TenantProblem(ALREADY_SENT, language=language, languages=ctx.languages)
     definition = ctx.definition
     nav = forms.Navigator(definition)
-    answers = forms.prune_hidden(
-        definition, forms.decode_state(definition, _first(fields, "_state"))
-    )
+    try:
+        state = forms.decode_state(definition, _first(fields, "_state"))
+    except forms.InvalidState:
+        raise TenantProblem(EXPIRED, language=language, languages=ctx.languages) from None
+    answers = forms.prune_hidden(definition, state)
     action = _first(fields, "_action") or "next"
     step = _first(fields, "_step") or "start"
     page = int(step) if step.isdigit() and int(step) < len(nav.pages) else None
