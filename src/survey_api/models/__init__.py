@@ -6,12 +6,14 @@ from survey_api.models.intervention import FormTokenUse, Intervention, Intervent
 from survey_api.models.organisation import ROLES, ApiKey, Organisation
 from survey_api.models.questionnaire import Questionnaire, QuestionnaireVersion
 from survey_api.models.response import IdempotencyRecord, Invitation, PendingResponse, Response
+from survey_api.models.staff import STAFF_ROLES, StaffPasswordToken, StaffSession, StaffUser
 from survey_api.models.survey_round import SurveyRound, SurveyRoundArea
 from survey_api.models.tally import Tally, TallyWatermark
 
 __all__ = [
     "POLICE_CLASSIFICATIONS",
     "ROLES",
+    "STAFF_ROLES",
     "ApiKey",
     "Area",
     "AreaClassification",
@@ -26,6 +28,9 @@ __all__ = [
     "Questionnaire",
     "QuestionnaireVersion",
     "Response",
+    "StaffPasswordToken",
+    "StaffSession",
+    "StaffUser",
     "SurveyRound",
     "SurveyRoundArea",
     "Tally",
