@@ -36,7 +36,7 @@ def test_create_read_list_and_update_an_area(org: Org, db: sessionmaker[Session]
         ),
         201,
     )
-    listed = ok(org.integrator.get("/api/v1/areas"))
+    listed = ok(org.integrator.get("/api/v1/areas"))["items"]
     assert [a["code"] for a in listed] == ["angered", "hjallbo"]
 
     updated = ok(
@@ -97,7 +97,7 @@ def test_deso_and_regso_need_a_version_and_must_lie_in_the_municipality(
     )
     assert complaint in body["detail"]
     assert body["errors"]
-    assert ok(org.analyst.get("/api/v1/areas")) == []
+    assert ok(org.analyst.get("/api/v1/areas"))["items"] == []
 
 
 @pytest.mark.parametrize(
@@ -228,7 +228,7 @@ def test_a_duplicate_code_is_a_conflict(org: Org, make_org: Any) -> None:
         409,
     )
     assert "centrum" in body["detail"]
-    assert len(ok(org.analyst.get("/api/v1/areas"))) == 1
+    assert len(ok(org.analyst.get("/api/v1/areas"))["items"]) == 1
     # Codes are unique per organisation, not across organisations.
     other = make_org()
     create_area(other.analyst, "centrum")
@@ -263,7 +263,7 @@ def test_csv_import_with_commas(org: Org) -> None:
     )
     result = ok(post_csv(org, text))
     assert (result["created"], result["updated"]) == (3, 0)
-    areas = {a["code"]: a for a in ok(org.analyst.get("/api/v1/areas"))}
+    areas = {a["code"]: a for a in ok(org.analyst.get("/api/v1/areas"))["items"]}
     assert set(areas) == {"hjallbo", "kortedala", "lunden"}
     assert areas["hjallbo"]["name"] == "Hjällbo"
     assert areas["hjallbo"]["deso_code"] == "1480C1010"
@@ -288,7 +288,7 @@ def test_csv_import_with_semicolons_and_a_bom_updates_existing_areas(org: Org) -
     )
     result = ok(post_csv(org, text, bom=True))
     assert (result["created"], result["updated"]) == (1, 1)
-    areas = {a["code"]: a for a in ok(org.analyst.get("/api/v1/areas"))}
+    areas = {a["code"]: a for a in ok(org.analyst.get("/api/v1/areas"))["items"]}
     assert areas["hjallbo"]["households"] == 2300
     assert areas["hjallbo"]["name"] == "Hjällbo"
     assert areas["norra"]["classifications"] == [
@@ -300,7 +300,7 @@ def test_csv_import_reports_every_bad_row_and_imports_nothing(
     org: Org, db: sessionmaker[Session]
 ) -> None:
     create_area(org.analyst, "hjallbo", households=100)
-    before = ok(org.analyst.get("/api/v1/areas"))
+    before = ok(org.analyst.get("/api/v1/areas"))["items"]
     text = (
         "\n".join(
             [
@@ -324,7 +324,7 @@ def test_csv_import_reports_every_bad_row_and_imports_nothing(
     assert ["row", 5, "households"] in locs
     assert ["row", 7, "code"] in locs
     assert "nothing was imported" in body["detail"]
-    assert ok(org.analyst.get("/api/v1/areas")) == before
+    assert ok(org.analyst.get("/api/v1/areas"))["items"] == before
     assert area_count(db, org.id) == 1
 
 

@@ -134,5 +134,5 @@ def test_a_locked_sqlite_database_answers_503_then_recovers(
             holder.close()
         created = client.post("/api/v1/areas", json=area)
         assert created.status_code == 201, created.text
-        assert [a["code"] for a in client.get("/api/v1/areas").json()] == ["a1"]
+        assert [a["code"] for a in client.get("/api/v1/areas").json()["items"]] == ["a1"]
     assert any("database is locked" in r.getMessage() for r in log_lines)

@@ -34,14 +34,14 @@ def test_the_standard_questionnaire_loads_as_it_is(org: Org, db: sessionmaker[Se
             select(QuestionnaireVersion).where(QuestionnaireVersion.id == version["id"])
         ).one()
         assert stored.definition == STANDARD
-    listed = ok(org.integrator.get("/api/v1/questionnaires"))
+    listed = ok(org.integrator.get("/api/v1/questionnaires"))["items"]
     assert [(q["id"], [v["number"] for v in q["versions"]]) for q in listed] == [(qid, [1])]
 
 
 def test_a_second_questionnaire_with_the_same_key_is_a_conflict(org: Org) -> None:
     ok(org.analyst.post("/api/v1/questionnaires", json=STANDARD), 201)
     problem(org.analyst.post("/api/v1/questionnaires", json=STANDARD), 409)
-    assert len(ok(org.analyst.get("/api/v1/questionnaires"))) == 1
+    assert len(ok(org.analyst.get("/api/v1/questionnaires"))["items"]) == 1
 
 
 # --- precise errors -----------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_a_broken_definition_is_a_422_pointing_at_the_item_and_field(
     expected = breakage(definition)
     body = problem(org.analyst.post("/api/v1/questionnaires", json=definition), 422)
     assert expected in error_locs(body), body["errors"]
-    assert ok(org.analyst.get("/api/v1/questionnaires")) == []
+    assert ok(org.analyst.get("/api/v1/questionnaires"))["items"] == []
 
 
 def test_every_problem_is_listed_not_only_the_first(org: Org) -> None:

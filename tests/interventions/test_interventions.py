@@ -17,8 +17,9 @@ def test_intervention_lifecycle(org: Org) -> None:
     created = ok(org.analyst.post("/api/v1/interventions", json=body), 201)
     assert created["area_ids"] == [a["id"]] and created["end_date"] is None
     listed = ok(org.integrator.get("/api/v1/interventions", params={"area_id": a["id"]}))
-    assert [i["id"] for i in listed] == [created["id"]]
-    assert ok(org.integrator.get("/api/v1/interventions", params={"area_id": b["id"]})) == []
+    assert [i["id"] for i in listed["items"]] == [created["id"]]
+    others = ok(org.integrator.get("/api/v1/interventions", params={"area_id": b["id"]}))
+    assert (others["items"], others["total"]) == ([], 0)
     changed = ok(
         org.analyst.patch(
             f"/api/v1/interventions/{created['id']}",

@@ -1,12 +1,19 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Response
 
 from survey_api.areas import service
-from survey_api.areas.schemas import AreaCreate, AreaImportResult, AreaRead, AreaUpdate
+from survey_api.areas.schemas import (
+    AreaCreate,
+    AreaImportResult,
+    AreaPage,
+    AreaRead,
+    AreaUpdate,
+)
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
 from survey_api.exceptions import BadRequest, problem_responses
 from survey_api.ids import MAX_ID
+from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 
 router = APIRouter(prefix="/areas", tags=["areas"])
 
@@ -21,12 +28,14 @@ CSV_EXAMPLE = (
 @router.get(
     "",
     operation_id="list_areas",
-    response_model=list[AreaRead],
-    responses=problem_responses(401, 403),
+    response_model=AreaPage,
+    responses={**LINK_HEADER_RESPONSE, **problem_responses(401, 403, 422)},
 )
-def list_areas(principal: AnyRole, session: SessionDep) -> list[AreaRead]:
-    """List the organisation's residential areas with their classifications."""
-    return service.list_areas(session, principal.organisation_id)
+def list_areas(
+    principal: AnyRole, session: SessionDep, page: PageParams, response: Response
+) -> AreaPage:
+    """List the organisation's areas with their classifications, by code, a page at a time."""
+    return with_link_header(response, service.list_areas(session, principal.organisation_id, page))
 
 
 @router.post(

@@ -3,6 +3,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from survey_api.input_types import RequestModel
+from survey_api.paging import Page
 from survey_api.timestamps import UtcDatetime
 
 PoliceClassification = Literal["none", "utsatt", "risk", "sarskilt_utsatt"]
@@ -113,6 +114,10 @@ class AreaRead(BaseModel):
     classifications: list[Classification]
     created_at: UtcDatetime
     updated_at: UtcDatetime
+
+
+class AreaPage(Page[AreaRead]):
+    """A page of the organisation's areas, by code."""
 
 
 class AreaImportResult(BaseModel):

@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 from survey_api.areas.schemas import (
     AreaCreate,
     AreaImportResult,
+    AreaPage,
     AreaRead,
     AreaUpdate,
     Classification,
 )
 from survey_api.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
 from survey_api.models import Area, AreaClassification
+from survey_api.paging import PageRequest, fetch
 
 CSV_COLUMNS = (
     "code",
@@ -94,14 +96,11 @@ def read_areas(session: Session, areas: Sequence[Area]) -> list[AreaRead]:
     return [to_read(a, by_area.get(a.id, [])) for a in areas]
 
 
-def list_areas(session: Session, organisation_id: int) -> list[AreaRead]:
-    """All areas of the organisation, by code."""
-    areas = list(
-        session.scalars(
-            select(Area).where(Area.organisation_id == organisation_id).order_by(Area.code)
-        )
-    )
-    return read_areas(session, areas)
+def list_areas(session: Session, organisation_id: int, page: PageRequest) -> AreaPage:
+    """A page of the organisation's areas, by code."""
+    query = select(Area).where(Area.organisation_id == organisation_id)
+    areas, total = fetch(session, query, page, order_by=[Area.code], id_column=Area.id)
+    return AreaPage.of(read_areas(session, areas), total, page)
 
 
 def create_area(session: Session, organisation_id: int, data: AreaCreate) -> Area:

@@ -10,9 +10,11 @@ from survey_api.interventions.evaluation_schemas import InterventionEvaluation
 from survey_api.interventions.schemas import (
     CATEGORY_PATTERN,
     InterventionCreate,
+    InterventionPage,
     InterventionRead,
     InterventionUpdate,
 )
+from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 from survey_api.results.service import Target
 from survey_api.rounds.schemas import PERIOD_PATTERN
 
@@ -23,22 +25,24 @@ InterventionId = Annotated[int, Path(description="The intervention's id.", ge=1,
 @router.get(
     "",
     operation_id="list_interventions",
-    response_model=list[InterventionRead],
-    responses=problem_responses(401, 403, 422),
+    response_model=InterventionPage,
+    responses={**LINK_HEADER_RESPONSE, **problem_responses(401, 403, 422)},
 )
 def list_interventions(
     principal: AnyRole,
     session: SessionDep,
+    page: PageParams,
+    response: Response,
     area_id: Annotated[
         int | None, Query(description="Only those running in this area.", ge=1, le=MAX_ID)
     ] = None,
     category: Annotated[str | None, Query(pattern=CATEGORY_PATTERN)] = None,
-) -> list[InterventionRead]:
-    """List registered social investments, oldest start first."""
-    found = service.list_interventions(
-        session, principal.organisation_id, area_id=area_id, category=category
+) -> InterventionPage:
+    """List registered social investments, oldest start first, a page at a time."""
+    found = service.page_interventions(
+        session, principal.organisation_id, page, area_id=area_id, category=category
     )
-    return service.read(session, found)
+    return with_link_header(response, found)
 
 
 @router.post(

@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from survey_api.ids import Id
 from survey_api.input_types import IsoDate, RequestModel
+from survey_api.paging import Page
 from survey_api.timestamps import UtcDatetime
 
 CATEGORY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
@@ -86,3 +87,7 @@ class InterventionRead(BaseModel):
     description: str | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
+
+
+class InterventionPage(Page[InterventionRead]):
+    """A page of registered social investments, oldest start first."""

@@ -3,17 +3,19 @@
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from survey_api.areas import service as areas_service
 from survey_api.exceptions import NotFound, ValidationFailed
 from survey_api.interventions.schemas import (
     InterventionCreate,
+    InterventionPage,
     InterventionRead,
     InterventionUpdate,
 )
 from survey_api.models import Intervention, InterventionArea
+from survey_api.paging import PageRequest, fetch
 
 
 def get_intervention(session: Session, organisation_id: int, intervention_id: int) -> Intervention:
@@ -64,7 +66,30 @@ def list_interventions(
     area_id: int | None = None,
     category: str | None = None,
 ) -> list[Intervention]:
-    """The organisation's interventions, oldest start first, optionally filtered."""
+    """All the organisation's interventions, oldest start first, optionally filtered."""
+    query = _filtered(organisation_id, area_id=area_id, category=category)
+    return list(session.scalars(query.order_by(Intervention.start_date, Intervention.id)))
+
+
+def page_interventions(
+    session: Session,
+    organisation_id: int,
+    page: PageRequest,
+    *,
+    area_id: int | None = None,
+    category: str | None = None,
+) -> InterventionPage:
+    """A page of the organisation's interventions, oldest start first, optionally filtered."""
+    query = _filtered(organisation_id, area_id=area_id, category=category)
+    found, total = fetch(
+        session, query, page, order_by=[Intervention.start_date], id_column=Intervention.id
+    )
+    return InterventionPage.of(read(session, found), total, page)
+
+
+def _filtered(
+    organisation_id: int, *, area_id: int | None, category: str | None
+) -> Select[Intervention]:
     query = select(Intervention).where(Intervention.organisation_id == organisation_id)
     if category is not None:
         query = query.where(Intervention.category == category)
@@ -74,7 +99,7 @@ def list_interventions(
                 select(InterventionArea.intervention_id).where(InterventionArea.area_id == area_id)
             )
         )
-    return list(session.scalars(query.order_by(Intervention.start_date, Intervention.id)))
+    return query
 
 
 def create_intervention(

@@ -1,13 +1,19 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Response
 
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
 from survey_api.exceptions import problem_responses
 from survey_api.ids import MAX_ID
+from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 from survey_api.questionnaires import service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
-from survey_api.questionnaires.schemas import CreatedQuestionnaire, QuestionnaireRead, VersionRead
+from survey_api.questionnaires.schemas import (
+    CreatedQuestionnaire,
+    QuestionnairePage,
+    QuestionnaireRead,
+    VersionRead,
+)
 
 router = APIRouter(prefix="/questionnaires", tags=["questionnaires"])
 
@@ -64,12 +70,16 @@ DefinitionBody = Annotated[
 @router.get(
     "",
     operation_id="list_questionnaires",
-    response_model=list[QuestionnaireRead],
-    responses=problem_responses(401, 403),
+    response_model=QuestionnairePage,
+    responses={**LINK_HEADER_RESPONSE, **problem_responses(401, 403, 422)},
 )
-def list_questionnaires(principal: AnyRole, session: SessionDep) -> list[QuestionnaireRead]:
-    """List the organisation's questionnaires and their versions."""
-    return service.list_questionnaires(session, principal.organisation_id)
+def list_questionnaires(
+    principal: AnyRole, session: SessionDep, page: PageParams, response: Response
+) -> QuestionnairePage:
+    """List the organisation's questionnaires and their versions, oldest first, a page at a time."""
+    return with_link_header(
+        response, service.list_questionnaires(session, principal.organisation_id, page)
+    )
 
 
 @router.post(

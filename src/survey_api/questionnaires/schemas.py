@@ -2,6 +2,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from survey_api.paging import Page
 from survey_api.timestamps import UtcDatetime
 
 VersionStatus = Literal["draft", "published"]
@@ -26,6 +27,10 @@ class QuestionnaireRead(BaseModel):
     key: str
     name: dict[str, str]
     versions: list[VersionSummary]
+
+
+class QuestionnairePage(Page[QuestionnaireRead]):
+    """A page of the organisation's questionnaires, oldest first."""
 
 
 class VersionRead(VersionSummary):

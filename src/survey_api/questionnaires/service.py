@@ -1,5 +1,7 @@
 """Questionnaires: drafts are editable, published versions immutable."""
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -7,6 +9,7 @@ from sqlalchemy.orm import Session, object_session
 
 from survey_api.exceptions import Conflict, NotFound, ValidationFailed
 from survey_api.models import Questionnaire, QuestionnaireVersion, utcnow
+from survey_api.paging import PageRequest, fetch
 from survey_api.questionnaires.definition import (
     DefinitionError,
     QuestionnaireDefinition,
@@ -14,6 +17,7 @@ from survey_api.questionnaires.definition import (
 )
 from survey_api.questionnaires.schemas import (
     CreatedQuestionnaire,
+    QuestionnairePage,
     QuestionnaireRead,
     VersionRead,
     VersionSummary,
@@ -194,19 +198,38 @@ def publish(
     return read_version(version)
 
 
-def list_questionnaires(session: Session, organisation_id: int) -> list[QuestionnaireRead]:
-    """All questionnaires of the organisation with their versions."""
-    questionnaires = session.scalars(
-        select(Questionnaire)
-        .where(Questionnaire.organisation_id == organisation_id)
-        .order_by(Questionnaire.id)
-    )
-    return [read_questionnaire(session, q) for q in questionnaires]
+def list_questionnaires(
+    session: Session, organisation_id: int, page: PageRequest
+) -> QuestionnairePage:
+    """A page of the organisation's questionnaires with their versions, oldest first."""
+    query = select(Questionnaire).where(Questionnaire.organisation_id == organisation_id)
+    questionnaires, total = fetch(session, query, page, order_by=[], id_column=Questionnaire.id)
+    return QuestionnairePage.of(read_questionnaires(session, questionnaires), total, page)
+
+
+def read_questionnaires(
+    session: Session, questionnaires: Sequence[Questionnaire]
+) -> list[QuestionnaireRead]:
+    """API views of several questionnaires, with one query for all their versions."""
+    versions: dict[int, list[QuestionnaireVersion]] = defaultdict(list)
+    if questionnaires:
+        for version in session.scalars(
+            select(QuestionnaireVersion)
+            .where(QuestionnaireVersion.questionnaire_id.in_([q.id for q in questionnaires]))
+            .order_by(QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.number)
+        ):
+            versions[version.questionnaire_id].append(version)
+    return [_to_read(q, versions[q.id]) for q in questionnaires]
 
 
 def read_questionnaire(session: Session, questionnaire: Questionnaire) -> QuestionnaireRead:
     """The API view of a questionnaire."""
-    versions = _versions(session, questionnaire.id)
+    return _to_read(questionnaire, _versions(session, questionnaire.id))
+
+
+def _to_read(
+    questionnaire: Questionnaire, versions: Sequence[QuestionnaireVersion]
+) -> QuestionnaireRead:
     name: dict[str, str] = versions[-1].definition.get("name", {}) if versions else {}
     return QuestionnaireRead(
         id=questionnaire.id,

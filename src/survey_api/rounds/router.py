@@ -1,15 +1,17 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
 from survey_api.exceptions import problem_responses
 from survey_api.ids import MAX_ID
+from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 from survey_api.rounds import service
 from survey_api.rounds.schemas import (
     PERIOD_PATTERN,
     RoundStatus,
     SurveyRoundCreate,
+    SurveyRoundPage,
     SurveyRoundRead,
     SurveyRoundUpdate,
 )
@@ -21,17 +23,22 @@ RoundId = Annotated[int, Path(description="The survey round's id.", ge=1, le=MAX
 @router.get(
     "",
     operation_id="list_rounds",
-    response_model=list[SurveyRoundRead],
-    responses=problem_responses(401, 403, 422),
+    response_model=SurveyRoundPage,
+    responses={**LINK_HEADER_RESPONSE, **problem_responses(401, 403, 422)},
 )
 def list_rounds(
     principal: AnyRole,
     session: SessionDep,
+    page: PageParams,
+    response: Response,
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
     status: RoundStatus | None = None,
-) -> list[SurveyRoundRead]:
-    """List survey rounds, newest period first; filter by period or status."""
-    return service.list_rounds(session, principal.organisation_id, period=period, status=status)
+) -> SurveyRoundPage:
+    """List survey rounds, newest period first, a page at a time; filter by period or status."""
+    found = service.list_rounds(
+        session, principal.organisation_id, page, period=period, status=status
+    )
+    return with_link_header(response, found)
 
 
 @router.post(

@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from survey_api.ids import Id
 from survey_api.input_types import IsoDate, RequestModel
+from survey_api.paging import Page
 from survey_api.timestamps import UtcDatetime
 
 PERIOD_PATTERN = r"^[0-9]{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
@@ -86,3 +87,7 @@ class SurveyRoundRead(BaseModel):
         description="Answers sent with an invitation code that are waiting to join a batch "
         "(see docs/privacy.md); they are counted once released, at the latest at the close."
     )
+
+
+class SurveyRoundPage(Page[SurveyRoundRead]):
+    """A page of survey rounds, newest period first."""

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from survey_api.areas import service as areas_service
@@ -15,11 +15,13 @@ from survey_api.models import (
     SurveyRoundArea,
     utcnow,
 )
+from survey_api.paging import PageRequest, fetch
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.responses import pending
 from survey_api.rounds.schemas import (
     RoundStatus,
     SurveyRoundCreate,
+    SurveyRoundPage,
     SurveyRoundRead,
     SurveyRoundUpdate,
 )
@@ -42,6 +44,16 @@ def status_of(survey_round: SurveyRound, on: date | None = None) -> RoundStatus:
     if on < survey_round.open_date:
         return "scheduled"
     return "open"
+
+
+def status_is(status: RoundStatus, on: date) -> ColumnElement[bool]:
+    """status_of as an SQL condition, so a status filter can be counted and paged in SQL."""
+    closed = or_(SurveyRound.closed_at.is_not(None), SurveyRound.close_date < on)
+    if status == "closed":
+        return closed
+    if status == "scheduled":
+        return and_(~closed, SurveyRound.open_date > on)
+    return and_(~closed, SurveyRound.open_date <= on)
 
 
 def get_round(session: Session, organisation_id: int, round_id: int) -> SurveyRound:
@@ -138,21 +150,30 @@ def update_round(
 def list_rounds(
     session: Session,
     organisation_id: int,
+    page: PageRequest,
     *,
     period: str | None = None,
     status: RoundStatus | None = None,
-) -> list[SurveyRoundRead]:
-    """The organisation's rounds, newest period first; optionally filtered."""
+) -> SurveyRoundPage:
+    """A page of the organisation's rounds, newest period first; optionally filtered."""
     query = select(SurveyRound).where(SurveyRound.organisation_id == organisation_id)
     if period is not None:
         query = query.where(SurveyRound.period == period)
-    rounds = list(session.scalars(query.order_by(SurveyRound.period.desc(), SurveyRound.id)))
-    reads = read_rounds(session, rounds)
-    return [r for r in reads if status is None or r.status == status]
+    # One "today" for the filter and the statuses shown, even across midnight.
+    on = today()
+    if status is not None:
+        query = query.where(status_is(status, on))
+    rounds, total = fetch(
+        session, query, page, order_by=[SurveyRound.period.desc()], id_column=SurveyRound.id
+    )
+    return SurveyRoundPage.of(read_rounds(session, rounds, on=on), total, page)
 
 
-def read_rounds(session: Session, rounds: list[SurveyRound]) -> list[SurveyRoundRead]:
-    """API views of rounds, with three queries whatever their number."""
+def read_rounds(
+    session: Session, rounds: list[SurveyRound], *, on: date | None = None
+) -> list[SurveyRoundRead]:
+    """API views of rounds (their status on `on`, default today), with three queries whatever
+    their number."""
     if not rounds:
         return []
     ids = [r.id for r in rounds]
@@ -194,7 +215,7 @@ def read_rounds(session: Session, rounds: list[SurveyRound]) -> list[SurveyRound
             open_date=r.open_date,
             close_date=r.close_date,
             closed_at=r.closed_at,
-            status=status_of(r),
+            status=status_of(r, on),
             area_links_enabled=r.area_links_enabled,
             response_count=counts.get(r.id, 0),
             pending_responses=waiting.get(r.id, 0),
