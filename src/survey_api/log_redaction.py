@@ -1,4 +1,5 @@
-"""Keep invitation codes out of server logs: the access log would otherwise record /i/{code}."""
+"""Keep invitation codes and set-password tokens out of server logs: the access log would
+otherwise record /i/{code} and /console/set-password/{token}."""
 
 import copy
 import logging
@@ -7,12 +8,12 @@ from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 
-_CODE_IN_PATH = re.compile(r"(/i/)[^/?\s\"]+")
+_CODE_IN_PATH = re.compile(r"(/i/|/console/set-password/)[^/?\s\"]+")
 _CODE_IN_QUERY = re.compile(r"((?:code|invitation_code)=)[^&\s\"]+", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
-    """Replace invitation codes in a path or query string."""
+    """Replace invitation codes and set-password tokens in a path or query string."""
     return _CODE_IN_QUERY.sub(r"\1[redacted]", _CODE_IN_PATH.sub(r"\1[redacted]", text))
 
 

@@ -236,6 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _include_routers(app: FastAPI) -> None:
     from survey_api.api import api_router
+    from survey_api.console.router import router as console_router
     from survey_api.reports.router import page_router as reports_router
     from survey_api.web.router import router as web_router
 
@@ -243,6 +244,8 @@ def _include_routers(app: FastAPI) -> None:
     # Pages for people (tenants, boards with a share link) are not part of the API contract.
     app.include_router(web_router, include_in_schema=False)
     app.include_router(reports_router, include_in_schema=False)
+    # The staff console: pages for people, signed in with a session cookie, not API keys.
+    app.include_router(console_router, include_in_schema=False)
 
 
 def openapi_document() -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Staff users of the console: accounts, passwords, sessions and login throttling."""
