@@ -1,5 +1,5 @@
-"""The survey-api command: serve, migrate, demo data, organisations, API keys, backups, the
-contract."""
+"""The survey-api command: serve, migrate, demo data, organisations, API keys, staff users,
+backups, the contract."""
 
 import argparse
 import json
@@ -79,6 +79,25 @@ def _parser() -> argparse.ArgumentParser:
     kr = keys_sub.add_parser("revoke", help="Revoke a key by id.")
     kr.add_argument("key_id", type=int)
     kr.set_defaults(handler=_keys_revoke)
+
+    users = cmd("users", "Manage staff users of the console.", None)
+    users_sub = users.add_subparsers(title="actions")
+    uc = users_sub.add_parser(
+        "create", help="Create a staff user; prints a one-time link to choose a password."
+    )
+    uc.add_argument("org_slug")
+    uc.add_argument("email")
+    uc.add_argument("--role", choices=("admin", "analyst", "viewer"), required=True)
+    uc.set_defaults(handler=_users_create)
+    ul = users_sub.add_parser("list", help="List an organisation's staff users.")
+    ul.add_argument("org_slug")
+    ul.set_defaults(handler=_users_list)
+    ur = users_sub.add_parser(
+        "reset", help="Sign a user out everywhere and print a new one-time password link."
+    )
+    ur.add_argument("org_slug")
+    ur.add_argument("email")
+    ur.set_defaults(handler=_users_reset)
 
     bk = cmd("backup", "Write a consistent copy of the database to a file, while serving.", _backup)
     bk.add_argument("path", type=Path)
@@ -246,6 +265,64 @@ def _keys_revoke(args: argparse.Namespace) -> int:
         key = auth_service.revoke_api_key(session, args.key_id)
         session.commit()
         print(f"key {key.id} revoked")
+    return 0
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    from survey_api.exceptions import SurveyError
+    from survey_api.organisations import service
+    from survey_api.staff import service as staff_service
+
+    with _session() as session:
+        try:
+            org = service.get_by_slug(session, args.org_slug)
+            user, token = staff_service.create_user(session, org, args.email, args.role)
+        except SurveyError as error:
+            print(f"users create: {error}", file=sys.stderr)
+            return 1
+        session.commit()
+        link = staff_service.set_password_link(get_settings().public_base_url, token)
+        print(
+            f"staff user {user.email} ({user.role}) for {org.slug}. Send them this link to "
+            f"choose a password (works once, for 3 days):\n{link}"
+        )
+    return 0
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    from survey_api.exceptions import SurveyError
+    from survey_api.organisations import service
+    from survey_api.staff import service as staff_service
+
+    with _session() as session:
+        try:
+            org = service.get_by_slug(session, args.org_slug)
+        except SurveyError as error:
+            print(f"users list: {error}", file=sys.stderr)
+            return 1
+        for user in staff_service.list_users(session, org.id):
+            state = "active" if user.active else "inactive"
+            password = "password set" if user.password_hash else "no password yet"
+            print(f"{user.id}\t{user.email}\t{user.role}\t{state}\t{password}")
+    return 0
+
+
+def _users_reset(args: argparse.Namespace) -> int:
+    from survey_api.exceptions import SurveyError
+    from survey_api.organisations import service
+    from survey_api.staff import service as staff_service
+
+    with _session() as session:
+        try:
+            org = service.get_by_slug(session, args.org_slug)
+            user = staff_service.find_user(session, org.id, args.email)
+            token = staff_service.reset_password(session, org.id, user.id)
+        except SurveyError as error:
+            print(f"users reset: {error}", file=sys.stderr)
+            return 1
+        session.commit()
+        link = staff_service.set_password_link(get_settings().public_base_url, token)
+        print(f"{user.email} is signed out; new password link (works once, for 3 days):\n{link}")
     return 0
 
 

@@ -42,6 +42,7 @@ from survey_api.questionnaires.definition import (
 from survey_api.reports import share
 from survey_api.results import fold as results_fold
 from survey_api.rounds.service import today
+from survey_api.staff import service as staff_service
 from survey_api.web.tokens import area_link
 
 
@@ -66,6 +67,7 @@ DEMO_AREAS = (
     DemoArea("kortedala", "Kortedala", "1480", "1480C1060", 2500, 3, "none", 0.45),
 )
 RESPONDENTS_PER_AREA = 260
+DEMO_STAFF_EMAIL = "admin@demo.example"
 TREATED_AREA = "hjallbo"
 LANGUAGES = (("sv", 0.6), ("ar", 0.25), ("en", 0.15))
 CHANNELS = (("web", 0.7), ("paper", 0.25), ("phone", 0.05))
@@ -102,6 +104,9 @@ def load_demo(session: Session, *, base_url: str) -> str:
     definition = load_standard_definition()
     org = organisations_service.create_organisation(session, name="Demobostäder AB", slug="demo")
     _key, secret = auth_service.create_api_key(session, org, name="demo admin", role="admin")
+    _staff, staff_password = staff_service.create_user_with_password(
+        session, org, DEMO_STAFF_EMAIL, "admin"
+    )
     org.letter_texts = DEMO_LETTER_TEXTS
     areas = _areas(session, org.id)
     version = _questionnaire(session, org.id, definition)
@@ -137,6 +142,8 @@ def load_demo(session: Session, *, base_url: str) -> str:
         f"Demo data loaded: organisation 'demo', {len(areas)} areas, {len(rounds)} yearly "
         f"rounds, {total} responses.\n"
         f"Admin API key (shown once; store it): {secret}\n"
+        f"Staff console: {base_url.rstrip('/')}/console/login  e-mail {DEMO_STAFF_EMAIL}, "
+        f"password {staff_password} (shown once; change it under 'Byt lösenord')\n"
         f"Open round {current.id} ({current.period}). Invitation codes for Hjällbo:\n{sample}\n"
         f"Area link for Hjällbo (for posters): "
         f"{area_link(settings, current.id, areas[TREATED_AREA].id)}\n"

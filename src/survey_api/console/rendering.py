@@ -104,7 +104,10 @@ def render(
             lang=i18n.language(lang.code),
             page=lang,
             path=request.url.path,
-            other_languages=[i18n.language(c) for c in i18n.LANGUAGES if c != lang.code],
+            # ?lang= links only make sense on an address that can be fetched again.
+            other_languages=[i18n.language(c) for c in i18n.LANGUAGES if c != lang.code]
+            if request.method == "GET"
+            else [],
             stylesheet=STYLESHEET_PATH,
             staff=staff,
             **context,

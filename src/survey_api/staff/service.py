@@ -338,7 +338,7 @@ def resolve_session(session: Session, token: str) -> StaffPrincipal | None:
     ).first()
     if row is None:
         return None
-    staff_session, user = row.tuple()
+    staff_session, user = row[0], row[1]
     now = utcnow()
     if (
         not user.active
@@ -383,3 +383,16 @@ def _aware(moment: datetime) -> datetime:
     from datetime import UTC
 
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def find_user(session: Session, organisation_id: int, email: str) -> StaffUser:
+    """A staff user of the organisation by e-mail address, or NotFound."""
+    user = session.scalar(
+        select(StaffUser).where(
+            StaffUser.organisation_id == organisation_id,
+            StaffUser.email == email.strip().lower(),
+        )
+    )
+    if user is None:
+        raise NotFound(f"no staff user {email.strip().lower()!r} in this organisation")
+    return user
