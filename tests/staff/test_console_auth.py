@@ -440,3 +440,23 @@ def test_no_password_session_or_link_token_in_logs(
     assert "/console/set-password/[redacted]" in text  # the access log did run
     for secret in (token, NEW_PASSWORD, PASSWORD, "fel lösenord", session_token):
         assert secret not in text
+
+
+# Console routes with an organisation's id in the path, each probed with another organisation's
+# id in test_another_organisations_staff_is_never_visible (and later sections' tests).
+WALKED_CONSOLE_ROUTES = {("POST", "/console/users/{staff_user_id}/reset")}
+
+
+def test_every_console_route_with_an_id_is_walked() -> None:
+    from fastapi import routing
+
+    from survey_api.main import create_app
+
+    app = create_app(Settings(database_url="sqlite://"))
+    found = set()
+    for route in routing.iter_route_contexts(app.routes):
+        path = getattr(route, "path", "") or ""
+        # A set-password token is not an id: it is the secret itself.
+        if path.startswith("/console/") and "{" in path and "{token}" not in path:
+            found |= {(m, path) for m in (route.methods or set()) if m != "HEAD"}
+    assert found == WALKED_CONSOLE_ROUTES, f"walk these with another organisation's ids: {found}"
