@@ -19,9 +19,7 @@ class StaffUser(Base):
     """A person at a housing company who signs in to the console."""
 
     __tablename__ = "staff_user"
-    __table_args__ = (
-        CheckConstraint("role IN ('admin', 'analyst', 'viewer')", name="role_known"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('admin', 'analyst', 'viewer')", name="role_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(
