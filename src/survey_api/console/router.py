@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from survey_api.config import Settings
-from survey_api.console import auth, overview, rendering
+from survey_api.console import auth, overview, rendering, rounds
 from survey_api.console.auth import (
     AdminStaff,
     Fields,
@@ -320,3 +320,7 @@ def stylesheet() -> Response:
     response = Response(rendering.STYLESHEET, media_type="text/css; charset=utf-8")
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return security_headers(response, cacheable=True)
+
+
+# Console areas with routers of their own (included last: include_router copies the routes).
+router.include_router(rounds.router)

@@ -132,6 +132,17 @@ def list_area_links(
     )
 
 
+def prepare_letters(
+    session: Session,
+    organisation_id: int,
+    round_id: int,
+    body: InvitationLetters,
+    settings: Settings,
+) -> Iterator[str]:
+    """Check codes against the round, then the letters' HTML (the API's and the console's)."""
+    return _prepare(session, organisation_id, round_id, body, settings)
+
+
 def _prepare(
     session: Session,
     organisation_id: int,
