@@ -32,6 +32,7 @@ from tests.staff.conftest import (
     serve_console,
 )
 from tests.staff.test_console_rounds import ROUND_ROUTES
+from tests.staff.test_console_settings import KEY_ROUTES
 
 NEW_PASSWORD = "ett helt annat lösenord"
 
@@ -445,7 +446,9 @@ def test_no_password_session_or_link_token_in_logs(
 
 # Console routes with an organisation's id in the path, each probed with another organisation's
 # id in test_another_organisations_staff_is_never_visible (and later sections' tests).
-WALKED_CONSOLE_ROUTES = {("POST", "/console/users/{staff_user_id}/reset")} | set(ROUND_ROUTES)
+WALKED_CONSOLE_ROUTES = (
+    {("POST", "/console/users/{staff_user_id}/reset")} | set(ROUND_ROUTES) | KEY_ROUTES
+)
 
 
 def test_every_console_route_with_an_id_is_walked() -> None:

@@ -11,6 +11,11 @@ from survey_api.exceptions import BadRequest, NotFound, Unauthenticated
 from survey_api.models import ROLES, ApiKey, Organisation, utcnow
 
 KEY_PREFIX = "sak_"
+MAX_KEY_NAME_LENGTH = 200  # api_key.name's column length
+
+
+class KeyNameInvalid(BadRequest):
+    """A key's name is empty, too long for its column, or holds a NUL character."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,9 @@ def create_api_key(
     """Create a key; the plaintext secret is returned here and never again."""
     if role not in ROLES:
         raise BadRequest(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    name = name.strip()
+    if not name or len(name) > MAX_KEY_NAME_LENGTH or "\x00" in name:
+        raise KeyNameInvalid(f"a key's name needs 1 to {MAX_KEY_NAME_LENGTH} characters")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     api_key = ApiKey(
         organisation_id=organisation.id,
@@ -53,6 +61,14 @@ def list_api_keys(session: Session, organisation_id: int) -> list[ApiKey]:
             select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(ApiKey.id)
         )
     )
+
+
+def get_api_key(session: Session, organisation_id: int, api_key_id: int) -> ApiKey:
+    """One of the organisation's keys; another organisation's answers exactly like a missing one."""
+    api_key = session.get(ApiKey, api_key_id)
+    if api_key is None or api_key.organisation_id != organisation_id:
+        raise NotFound(f"no API key with id {api_key_id}")
+    return api_key
 
 
 def revoke_api_key(session: Session, api_key_id: int) -> ApiKey:

@@ -9,6 +9,7 @@ GET  /console/users                  (admin) the organisation's staff users
 POST /console/users/{id}/reset       (admin) a new one-time set-password link
 GET  /console/tillganglighet         the accessibility statement (public)
 GET  /console/static/console.<hash>.css   the stylesheet
+GET  /console/settings, /console/keys ...  (admin) settings and API keys: console/settings.py
 
 Routers stay thin: every rule is in the staff, rounds and results services.
 """
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from survey_api.config import Settings
 from survey_api.console import auth, overview, rendering, rounds
+from survey_api.console import settings as settings_area
 from survey_api.console.auth import (
     AdminStaff,
     Fields,
@@ -323,4 +325,5 @@ def stylesheet() -> Response:
 
 
 # Console areas with routers of their own (included last: include_router copies the routes).
+router.include_router(settings_area.router)
 router.include_router(rounds.router)
