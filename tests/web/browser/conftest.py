@@ -56,9 +56,18 @@ def _unavailable(reason: str) -> NoReturn:
     pytest.skip(f"{reason}. {HOW_TO}")
 
 
+# Other test directories (tests/console) import this fixture into their own conftest, which
+# makes it a second session fixture; Playwright's sync API cannot run twice in one thread, so
+# every definition shares the one browser started first.
+_SHARED: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """One headless Chromium for the whole run."""
+    if "browser" in _SHARED:
+        yield _SHARED["browser"]
+        return
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -67,8 +76,12 @@ def chromium() -> Iterator[Any]:
         _unavailable(f"{CHROMIUM} does not exist")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        _SHARED["browser"] = browser
+        try:
+            yield browser
+        finally:
+            _SHARED.clear()
+            browser.close()
 
 
 @pytest.fixture(scope="session")
