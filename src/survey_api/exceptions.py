@@ -123,23 +123,26 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
 
 
+ERROR_DESCRIPTIONS = {
+    400: "The request makes no sense (for example broken JSON).",
+    401: "Missing or unknown API key.",
+    403: "The API key's role may not do this.",
+    404: "No such resource in your organisation.",
+    409: "The resource's state forbids this.",
+    413: "The request body is larger than the limit.",
+    422: "A field is invalid; `errors` lists each one.",
+    503: "The database cannot be reached or is busy; retry after `Retry-After` seconds.",
+}
+
+
+def problem_content() -> dict[str, Any]:
+    """The `content` of an error response in the contract: only application/problem+json."""
+    return {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entry documenting the listed error statuses of a route."""
-    descriptions = {
-        400: "The request makes no sense (for example broken JSON).",
-        401: "Missing or unknown API key.",
-        403: "The API key's role may not do this.",
-        404: "No such resource in your organisation.",
-        409: "The resource's state forbids this.",
-        413: "The request body is larger than the limit.",
-        422: "A field is invalid; `errors` lists each one.",
-        503: "The database cannot be reached or is busy; retry after `Retry-After` seconds.",
-    }
     return {
-        s: {
-            "model": Problem,
-            "description": descriptions[s],
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
+        s: {"model": Problem, "description": ERROR_DESCRIPTIONS[s], "content": problem_content()}
         for s in statuses
     }

@@ -1,5 +1,6 @@
 """create_app() and its lifespan: the engine and sessionmaker are made here, never at import."""
 
+import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
@@ -19,11 +20,14 @@ from survey_api import __version__
 from survey_api.config import DEV_SECRET, Settings, get_settings
 from survey_api.db import db_unavailable, make_engine, make_sessionmaker
 from survey_api.exceptions import (
+    ERROR_DESCRIPTIONS,
     PROBLEM_JSON,
     PayloadTooLarge,
+    Problem,
     ServiceUnavailable,
     SurveyError,
     ValidationFailed,
+    problem_content,
 )
 from survey_api.web.throttle import FormThrottle
 
@@ -140,13 +144,30 @@ class BodySizeLimit:
 
 def _allowed_methods(app: FastAPI, request: Request) -> str:
     """Every method some route serves at this path (RFC 9110's Allow for a 405): Starlette
-    names only the first route's, and a path often has one route per method."""
+    names only the first route's, and a path often has one route per method. A path that is a
+    route of its own (/areas/import) is that resource, not an id of /areas/{area_id}."""
+    static = _static_route_methods(app, request)
+    if static:
+        return static
     methods: set[str] = set()
     for route in routing.iter_route_contexts(app.routes):
         if route.path is None:
             continue
         path_regex, _format, _converters = compile_path(route.path)
         if path_regex.match(request.url.path):
+            methods |= set(route.methods or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
+def _static_route_methods(app: FastAPI, request: Request) -> str:
+    """The methods of the routes without path parameters at exactly this path, if any."""
+    methods: set[str] = set()
+    for route in routing.iter_route_contexts(app.routes):
+        if route.path is None or "{" in route.path:
+            continue
+        if compile_path(route.path)[0].match(request.url.path):
             methods |= set(route.methods or ())
     if "GET" in methods:
         methods.add("HEAD")
@@ -200,6 +221,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # PATCH /areas/import reaches PATCH /areas/{area_id} with the id "import": the path
+        # names a resource of its own, which does not allow the method (405, not 422).
+        if any(err["loc"][:1] == ("path",) for err in exc.errors()):
+            allowed = _static_route_methods(app, request)
+            if allowed:
+                error = SurveyError(f"{request.method} is not allowed here; use {allowed}")
+                error.status_code, error.title = 405, "Method not allowed"
+                error.type_slug = "method-not-allowed"
+                return problem_response(error, request, headers={"Allow": allowed})
         return _validation_problem(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
@@ -231,6 +261,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _include_routers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = finish_contract(generate_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
@@ -246,6 +284,56 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(reports_router, include_in_schema=False)
     # The staff console: pages for people, signed in with a session cookie, not API keys.
     app.include_router(console_router, include_in_schema=False)
+
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# FastAPI documents every route with parameters or a body as answering 422 with these; the
+# handlers above never send them (validation errors are Problems), so they leave the contract.
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def finish_contract(doc: dict[str, Any]) -> dict[str, Any]:
+    """Make FastAPI's generated document say what the server sends, for every route, present
+    or future, so a generated client can parse every answer:
+
+    - every 4xx and 5xx is a Problem in application/problem+json and nothing else (FastAPI
+      adds application/json beside it, and documents its own 422 shape, which is never sent);
+    - an operation that reads a body also answers 400 (unparsable JSON) and 413 (too large);
+    - every operation may answer 503 with Retry-After when the database is unavailable.
+    """
+    for item in doc.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in _HTTP_METHODS:
+                continue
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                for code in (400, 413):
+                    responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
+            responses.setdefault("503", {"description": ERROR_DESCRIPTIONS[503]})
+            responses["503"]["headers"] = _RETRY_AFTER
+            for status, response in responses.items():
+                if not status.startswith(("4", "5")):
+                    continue
+                schema = json.dumps(response.get("content", {}))
+                if any(f"/{name}" in schema for name in _FASTAPI_VALIDATION_SCHEMAS):
+                    response["description"] = ERROR_DESCRIPTIONS[422]
+                response["content"] = problem_content()
+            operation["responses"] = dict(sorted(responses.items()))
+    schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
+    if "Problem" not in schemas:
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem.pop("$defs", {}), Problem=problem)
+    for name in _FASTAPI_VALIDATION_SCHEMAS:
+        if f'"#/components/schemas/{name}"' not in json.dumps(doc):
+            schemas.pop(name, None)
+    doc["components"]["schemas"] = dict(sorted(schemas.items()))
+    return doc
 
 
 def openapi_document() -> dict[str, Any]:

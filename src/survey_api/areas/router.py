@@ -1,6 +1,7 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
+from starlette.datastructures import UploadFile
 
 from survey_api.areas import service
 from survey_api.areas.schemas import (
@@ -11,7 +12,7 @@ from survey_api.areas.schemas import (
     AreaUpdate,
 )
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
-from survey_api.exceptions import BadRequest, problem_responses
+from survey_api.exceptions import BadRequest, ValidationFailed, problem_responses
 from survey_api.ids import MAX_ID
 from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 
@@ -51,6 +52,20 @@ def create_area(body: AreaCreate, principal: Analyst, session: SessionDep) -> Ar
     return service.read_areas(session, [area])[0]
 
 
+async def _csv_file(request: Request) -> bytes:
+    """The uploaded CSV: the `file` part of a multipart form, else the whole body."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        return await request.body()
+    async with request.form(max_files=1, max_fields=1) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed(
+                "invalid request: body.file: the form needs the CSV file as its `file` part",
+                errors=[{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}],
+            )
+        return await upload.read()
+
+
 @router.post(
     "/import",
     operation_id="import_areas",
@@ -59,19 +74,42 @@ def create_area(body: AreaCreate, principal: Analyst, session: SessionDep) -> Ar
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE}},
+            # The file as the body, or as the `file` part of a form: generators that cannot
+            # send a text/csv body (openapi-python-client skips the operation) send the form.
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": CSV_EXAMPLE,
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "The CSV file.",
+                            }
+                        },
+                        "required": ["file"],
+                    },
+                    "encoding": {"file": {"contentType": "text/csv"}},
+                    "example": {"file": CSV_EXAMPLE},
+                },
+            },
         }
     },
 )
 def import_areas(
     principal: Analyst,
     session: SessionDep,
-    body: Annotated[bytes, Body(media_type="text/csv")],
+    body: Annotated[bytes, Depends(_csv_file)],
 ) -> AreaImportResult:
-    """Create or update areas from CSV (`,` or `;`, UTF-8). Columns: code, name,
-    municipality_code, deso_code, deso_version, regso_code, regso_version, households, year,
-    area_type, police_classification. One bad row rejects the whole file; `errors` lists each
-    bad field by line number."""
+    """Create or update areas from CSV (`,` or `;`, UTF-8), sent as the body (text/csv) or as
+    the `file` part of a multipart/form-data form. Columns: code, name, municipality_code,
+    deso_code, deso_version, regso_code, regso_version, households, year, area_type,
+    police_classification. One bad row rejects the whole file; `errors` lists each bad field
+    by line number."""
     return service.import_csv(session, principal.organisation_id, _decode(body))
 
 

@@ -23,8 +23,12 @@ _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The file, streamed.",
         "content": {
-            "text/csv": {"schema": {"type": "string"}},
+            # Binary both: a CSV's encoding is the format's (csv-excel starts with a BOM), and
+            # a generated client must hand over the bytes, not text decoded from them. xlsx
+            # first: generators that read only one media type (openapi-python-client) then
+            # read the bytes, and never decode an xlsx file as text.
             formats.MEDIA_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+            "text/csv": {"schema": {"type": "string", "format": "binary"}},
         },
     },
 }

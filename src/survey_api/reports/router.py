@@ -58,7 +58,7 @@ def create_share_link(
         organisation_id=principal.organisation_id,
         survey_round_id=round_id,
         area_id=body.area_id,
-        language=body.language,
+        language=body.page_language,
         expires_at=share.expiry(body.expires_in_days),
     )
     token = share.create_token(grant, settings.secret_key.get_secret_value())

@@ -1,10 +1,14 @@
 from datetime import datetime
-from typing import Literal
+from typing import cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from survey_api.ids import Id
 from survey_api.input_types import RequestModel
+from survey_api.languages import LanguageCode
+from survey_api.reports.share import ReportLanguage
+
+REPORT_LANGUAGES: tuple[ReportLanguage, ...] = ("sv", "en")
 
 
 class ShareLinkCreate(RequestModel):
@@ -18,8 +22,22 @@ class ShareLinkCreate(RequestModel):
     area_id: Id | None = Field(
         default=None, description="One area's page; omit for the whole organisation."
     )
-    language: Literal["sv", "en"] = "sv"
+    language: LanguageCode = Field(
+        default="sv", description="The page's language: the results page exists in sv and en."
+    )
     expires_in_days: int = Field(default=30, ge=1, le=365)
+
+    @field_validator("language")
+    @classmethod
+    def report_language(cls, value: str) -> str:
+        if value not in REPORT_LANGUAGES:
+            raise ValueError(f"the results page is available in {' and '.join(REPORT_LANGUAGES)}")
+        return value
+
+    @property
+    def page_language(self) -> ReportLanguage:
+        """The validated language, as the share link carries it."""
+        return cast(ReportLanguage, self.language)
 
 
 class ShareLink(BaseModel):
@@ -29,4 +47,4 @@ class ShareLink(BaseModel):
     expires_at: datetime
     survey_round_id: int
     area_id: int | None
-    language: Literal["sv", "en"]
+    language: LanguageCode

@@ -49,8 +49,15 @@ def submit_response(
     status_code=201,
     responses={
         200: {
-            "description": "A replay: this Idempotency-Key and body were stored before.",
+            "description": "A replay: this Idempotency-Key and body were stored before; the "
+            "first upload's receipt, and nothing stored again.",
             "model": BulkReceipt,
+            "headers": {
+                "Idempotent-Replayed": {
+                    "description": "`true` on a replay.",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            },
         },
         **problem_responses(401, 403, 404, 409, 413, 422),
     },
@@ -66,12 +73,19 @@ def upload_responses(
         Header(
             min_length=1,
             max_length=200,
-            description="Your unique id for this batch; resending the same batch with the same key "
-            "returns the first result and stores nothing twice.",
+            description="Your unique id for this batch (a UUID, or your batch number). Required: "
+            "a bulk upload is the call most often retried after a timeout, and a retry without "
+            "a key would store every paper answer twice, with nothing in the results to show "
+            "it. Resending the same batch with the same key returns the first receipt (200) "
+            "and stores nothing; the same key with another batch answers 422.",
         ),
     ],
 ) -> BulkReceipt:
-    """Upload paper and phone responses in bulk: all stored, or none (errors name each index)."""
+    """Upload paper and phone responses in bulk: all stored, or none (errors name each index).
+
+    Send an `Idempotency-Key` with every upload and reuse it when you retry: it makes a retry
+    after a lost answer safe.
+    """
     receipt, replayed = service.bulk_upload(
         session, principal.organisation_id, round_id, body, idempotency_key
     )

@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from survey_api.ids import Id
 from survey_api.input_types import RequestModel
+from survey_api.languages import LanguageCode
 
 Channel = Literal["web", "paper", "phone"]
 
@@ -39,7 +40,9 @@ class ResponseSubmit(RequestModel):
         max_length=40,
         description="A single-use code from a letter; marked used, never stored with the answers.",
     )
-    language: str = Field(min_length=2, max_length=8, description="The language answered in.")
+    language: LanguageCode = Field(
+        description="The language answered in: one of the questionnaire's languages."
+    )
     channel: Channel = "web"
     answers: dict[str, Any] = Field(
         description="item key → option code (scale, single_choice), list of codes "
@@ -53,7 +56,9 @@ class BulkResponse(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     area_id: Id
-    language: str = Field(min_length=2, max_length=8)
+    language: LanguageCode = Field(
+        description="The language answered in: one of the questionnaire's languages."
+    )
     channel: Literal["paper", "phone"]
     answers: dict[str, Any]
 

@@ -1,0 +1,91 @@
+"""What the committed contract promises a client generator, read from openapi/openapi.json:
+errors as the server sends them, every status it may answer, one language type, files as
+bytes and a CSV import a generator can send."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CONTRACT = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+METHODS = ("get", "put", "post", "delete", "patch")
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(CONTRACT.read_text(encoding="utf-8"))
+    return loaded
+
+
+def operations(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method in METHODS:
+                yield f"{method.upper()} {path}", op
+
+
+def test_every_error_is_a_problem_and_nothing_else(doc: dict[str, Any]) -> None:
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    assert "ValidationError" not in doc["components"]["schemas"]
+    for name, op in operations(doc):
+        for status, response in op["responses"].items():
+            if status.startswith(("4", "5")):
+                assert response["content"] == PROBLEM, f"{name} {status}"
+
+
+def test_every_operation_documents_503_and_body_errors(doc: dict[str, Any]) -> None:
+    for name, op in operations(doc):
+        unavailable = op["responses"]["503"]
+        assert "Retry-After" in unavailable["headers"], name
+        if "requestBody" in op:
+            assert {"400", "413", "422"} <= op["responses"].keys(), name
+
+
+def test_one_language_type(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    assert schemas["LanguageCode"]["type"] == "string"
+    found = []
+    for schema_name, schema in schemas.items():
+        language = schema.get("properties", {}).get("language")
+        if language is not None:
+            found.append(schema_name)
+            assert language["$ref"] == "#/components/schemas/LanguageCode", schema_name
+    assert {"ResponseSubmit", "BulkResponse", "ShareLinkCreate", "ShareLink"} <= set(found)
+
+
+def test_exports_are_binary_in_every_media_type(doc: dict[str, Any]) -> None:
+    exports = [(n, op) for n, op in operations(doc) if op["tags"] == ["exports"]]
+    assert len(exports) == 3
+    for name, op in exports:
+        content = op["responses"]["200"]["content"]
+        assert set(content) == {
+            "text/csv",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }, name
+        for media in content.values():
+            assert media["schema"] == {"type": "string", "format": "binary"}, name
+
+
+def test_the_csv_import_can_be_sent_as_a_form(doc: dict[str, Any]) -> None:
+    body = doc["paths"]["/api/v1/areas/import"]["post"]["requestBody"]["content"]
+    assert set(body) == {"text/csv", "multipart/form-data"}
+    form = body["multipart/form-data"]["schema"]
+    assert form["required"] == ["file"]
+    assert form["properties"]["file"] == {
+        "type": "string",
+        "format": "binary",
+        "description": "The CSV file.",
+    }
+
+
+def test_the_bulk_upload_says_why_its_key_is_required(doc: dict[str, Any]) -> None:
+    op = doc["paths"]["/api/v1/rounds/{round_id}/responses/bulk"]["post"]
+    (key,) = [p for p in op["parameters"] if p["name"].lower() == "idempotency-key"]
+    assert key["required"] is True
+    assert "Required:" in key["description"] and "twice" in key["description"]
+    assert "Idempotent-Replayed" in op["responses"]["200"]["headers"]
