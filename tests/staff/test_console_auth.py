@@ -31,6 +31,7 @@ from tests.staff.conftest import (
     make_staff_org,
     serve_console,
 )
+from tests.staff.test_console_interventions import INTERVENTION_ROUTES
 from tests.staff.test_console_rounds import ROUND_ROUTES
 from tests.staff.test_console_settings import KEY_ROUTES
 
@@ -447,7 +448,10 @@ def test_no_password_session_or_link_token_in_logs(
 # Console routes with an organisation's id in the path, each probed with another organisation's
 # id in test_another_organisations_staff_is_never_visible (and later sections' tests).
 WALKED_CONSOLE_ROUTES = (
-    {("POST", "/console/users/{staff_user_id}/reset")} | set(ROUND_ROUTES) | KEY_ROUTES
+    {("POST", "/console/users/{staff_user_id}/reset")}
+    | set(ROUND_ROUTES)
+    | KEY_ROUTES
+    | set(INTERVENTION_ROUTES)
 )
 
 

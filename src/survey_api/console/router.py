@@ -10,6 +10,7 @@ POST /console/users/{id}/reset       (admin) a new one-time set-password link
 GET  /console/tillganglighet         the accessibility statement (public)
 GET  /console/static/console.<hash>.css   the stylesheet
 GET  /console/settings, /console/keys ...  (admin) settings and API keys: console/settings.py
+GET  /console/interventions ...       interventions and their evaluation: console/interventions.py
 
 Routers stay thin: every rule is in the staff, rounds and results services.
 """
@@ -21,6 +22,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from survey_api.config import Settings
 from survey_api.console import auth, overview, rendering, rounds
+from survey_api.console import interventions as interventions_area
 from survey_api.console import settings as settings_area
 from survey_api.console.auth import (
     AdminStaff,
@@ -327,3 +329,4 @@ def stylesheet() -> Response:
 # Console areas with routers of their own (included last: include_router copies the routes).
 router.include_router(settings_area.router)
 router.include_router(rounds.router)
+router.include_router(interventions_area.router)
