@@ -11,6 +11,7 @@ GET  /console/tillganglighet         the accessibility statement (public)
 GET  /console/static/console.<hash>.css   the stylesheet
 GET  /console/settings, /console/keys ...  (admin) settings and API keys: console/settings.py
 GET  /console/interventions ...       interventions and their evaluation: console/interventions.py
+GET  /console/results ...                  results, downloads, share links: console/results.py
 
 Routers stay thin: every rule is in the staff, rounds and results services.
 """
@@ -21,7 +22,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from survey_api.config import Settings
-from survey_api.console import auth, overview, rendering, rounds
+from survey_api.console import auth, overview, rendering, results, rounds
 from survey_api.console import interventions as interventions_area
 from survey_api.console import settings as settings_area
 from survey_api.console.auth import (
@@ -330,3 +331,4 @@ def stylesheet() -> Response:
 router.include_router(settings_area.router)
 router.include_router(rounds.router)
 router.include_router(interventions_area.router)
+router.include_router(results.router)

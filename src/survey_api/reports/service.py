@@ -16,6 +16,7 @@ from survey_api.models import Organisation, SurveyRound
 from survey_api.presentation import charts, formatting
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
+from survey_api.reports import share
 from survey_api.reports.labels import LABELS
 from survey_api.reports.share import ShareGrant
 from survey_api.results import service as results_service
@@ -28,6 +29,7 @@ from survey_api.results.schemas import (
     TrendSeries,
 )
 from survey_api.results.service import Target
+from survey_api.rounds import service as rounds_service
 
 
 @dataclass(frozen=True)
@@ -297,3 +299,64 @@ def _distributions(
             entry["legend"] = charts.distribution_legend(segments, language=lang)
         shown.append(entry)
     return shown
+
+
+# Public pieces of this page for the staff console, so that both show the same figures and the
+# same charts (one implementation; a fix lands on both).
+
+
+def key_figure_rows(
+    definition: QuestionnaireDefinition,
+    lang: str,
+    *,
+    area: AreaResults | None = None,
+    pooled: PooledGroup | None = None,
+) -> list[FigureRow]:
+    """The key figures table (indicators, then indices) of an area or a pooled group."""
+    return _key_figures(definition, lang, area, pooled)
+
+
+def trend_charts(
+    session: Session,
+    organisation_id: int,
+    definition: QuestionnaireDefinition,
+    lang: str,
+    area_id: int,
+) -> list[dict[str, str]]:
+    """An area's trend charts with interval bands and its interventions' start markers."""
+    starts = _intervention_starts(session, organisation_id, area_id)
+    return _trends(session, organisation_id, definition, lang, area_id, starts)
+
+
+def distribution_charts(
+    definition: QuestionnaireDefinition, lang: str, area: AreaResults
+) -> list[dict[str, Any]]:
+    """An area's answer distributions as stacked bars with their legends."""
+    return _distributions(definition, lang, area)
+
+
+def create_share_link(
+    session: Session,
+    organisation_id: int,
+    round_id: int,
+    *,
+    area_id: int | None,
+    language: share.ReportLanguage,
+    expires_in_days: int,
+    secret: str,
+    public_base_url: str,
+) -> tuple[str, ShareGrant]:
+    """A signed link to the round's results page (an area's or the organisation's) and its
+    grant; the round must be the organisation's and the area one of the round's."""
+    rounds_service.get_round(session, organisation_id, round_id)
+    if area_id is not None:
+        rounds_service.require_area(session, round_id, area_id)
+    grant = ShareGrant(
+        organisation_id=organisation_id,
+        survey_round_id=round_id,
+        area_id=area_id,
+        language=language,
+        expires_at=share.expiry(expires_in_days),
+    )
+    token = share.create_token(grant, secret)
+    return f"{public_base_url.rstrip('/')}/reports/{token}", grant

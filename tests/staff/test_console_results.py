@@ -1,0 +1,329 @@
+"""The console's Results section over HTTP, on both databases: the figures are the API's
+results for the same round, written the Swedish way; a small area shows "färre än N" and no
+numbers; downloads are the API's files; a share link made in the console opens the board's
+page; roles and CSRF guard what they should; another organisation's ids answer like missing
+ones."""
+
+import csv
+import html
+import io
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from survey_api.auth import service as auth_service
+from survey_api.organisations import service as organisations_service
+from survey_api.presentation import formatting
+from tests.conftest import LiveServer
+from tests.helpers import ok, open_round
+from tests.staff.conftest import Browser, StaffOrg, csrf_of, make_staff_org
+
+SAFE = {"trygg_ute_kvall": 1, "trivsel": 4, "utsatt_brott_12m": [6], "trygg_bostad": 1}
+UNSAFE = {"trygg_ute_kvall": 4, "trivsel": 1, "utsatt_brott_12m": [2], "trygg_bostad": 3}
+NBSP = "\u00a0"
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass
+class ResultsWorld:
+    """A staff organisation with a round: a big area (20 answers) and a small one (3)."""
+
+    org: StaffOrg
+    api: httpx.Client
+    round_id: int
+    big: int
+    small: int
+
+
+def _api(server: LiveServer, db: sessionmaker[Session], org_id: int) -> httpx.Client:
+    with db() as session:
+        organisation = organisations_service.get_organisation(session, org_id)
+        key = auth_service.create_api_key(session, organisation, name="admin", role="admin")[1]
+        session.commit()
+    return httpx.Client(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+
+
+def _upload(api: httpx.Client, round_id: int, area_id: int, answers: list[dict[str, Any]]) -> None:
+    body = {
+        "responses": [
+            {"area_id": area_id, "language": "sv", "channel": "paper", "answers": a}
+            for a in answers
+        ]
+    }
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    ok(api.post(f"/api/v1/rounds/{round_id}/responses/bulk", json=body, headers=headers), 201)
+
+
+def make_results_world(server: LiveServer, db: sessionmaker[Session]) -> ResultsWorld:
+    org = make_staff_org(db)
+    api = _api(server, db, org.id)
+    made = open_round(api, n_areas=2)
+    big, small = made.area_ids
+    # Age groups 2 and 3 among the big area's answers, for a breakdown with figures to show.
+    answers = [{**SAFE, "aldersgrupp": 2}] * 8 + [{**UNSAFE, "aldersgrupp": 2}] * 2
+    answers += [{**SAFE, "aldersgrupp": 3}] * 7 + [{**UNSAFE, "aldersgrupp": 3}] * 3
+    _upload(api, made.id, big, answers)
+    _upload(api, made.id, small, [UNSAFE] * 3)
+    return ResultsWorld(org, api, made.id, big, small)
+
+
+@pytest.fixture
+def world(server: LiveServer, db: sessionmaker[Session]) -> Iterator[ResultsWorld]:
+    made = make_results_world(server, db)
+    yield made
+    made.api.close()
+
+
+def signed_in(browser: Callable[[], Browser], org: StaffOrg, role: str) -> Browser:
+    client = browser()
+    assert client.log_in(org.emails[role]).status_code == 303
+    return client
+
+
+def section(page: str, element_id: str) -> str:
+    """The HTML of the <section> holding the element with this id."""
+    start = page.rindex("<section", 0, page.index(f'id="{element_id}"'))
+    return page[start : page.index("</section>", start)]
+
+
+def without_as_of(text: str) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(text)))
+    at = rows[0].index("as_of")
+    return [row[:at] + row[at + 1 :] for row in rows]
+
+
+def texts(fragment: str) -> str:
+    return html.unescape(_TAG.sub(" ", fragment))
+
+
+def test_round_figures_are_the_api_s_in_swedish_and_small_areas_show_none(
+    browser: Callable[[], Browser], world: ResultsWorld
+) -> None:
+    client = signed_in(browser, world.org, "viewer")
+    listing = client.get("/console/results")
+    assert listing.status_code == 200
+    assert f'href="/console/results/{world.round_id}"' in listing.text
+    page = client.get(f"/console/results/{world.round_id}")
+    assert page.status_code == 200, page.text
+    api = ok(world.api.get(f"/api/v1/rounds/{world.round_id}/results"))
+    big = next(a for a in api["areas"] if a["area_id"] == world.big)
+    big_html = section(page.text, f"area-{world.big}")
+    shown = 0
+    for indicator in big["indicators"]:
+        if indicator["suppressed"]:
+            continue
+        share = indicator["share"]
+        value = formatting.percent(share["p"], "sv")
+        interval = formatting.percent_range(share["low"], share["high"], "sv")
+        assert f'<td class="num">{value}' in big_html, (indicator["key"], value)
+        assert f'<td class="num">{interval}</td>' in big_html
+        shown += 1
+    for composite in big["indices"]:
+        if composite["suppressed"]:
+            continue
+        figure = composite["index"]
+        assert f'<td class="num">{formatting.number(figure["index"], "sv")}' in big_html
+    assert shown >= 2
+    assert f"75{NBSP}%" in big_html or f"25{NBSP}%" in big_html  # Swedish, non-breaking
+    assert not re.search(r"\d(?:%| %)", texts(big_html))  # never "25%" nor "25 %"
+    assert "20" in texts(big_html)  # its responses
+
+    small_html = section(page.text, f"area-{world.small}")
+    assert "färre än 10" in small_html
+    assert not re.search(r"\d\s?%", texts(small_html))
+    assert not re.search(r"\b3\b", texts(small_html).replace(f"/areas/{world.small}", ""))
+    facts = texts(page.text.split('id="areas-nav-title"')[0])
+    assert "Kodsvar som väntar" in facts and str(api["pending"]) in facts
+    pooled = section(page.text, "pooled-title")
+    organisation = next(p for p in api["pooled"] if p["kind"] == "organisation")
+    assert "Alla områden" in pooled
+    for indicator in organisation["indicators"]:
+        if not indicator["suppressed"]:
+            assert formatting.percent(indicator["share"]["p"], "sv") in pooled
+
+
+def test_area_page_has_charts_and_the_api_s_breakdown(
+    browser: Callable[[], Browser], world: ResultsWorld
+) -> None:
+    client = signed_in(browser, world.org, "analyst")
+    base = f"/console/results/{world.round_id}/areas/{world.big}"
+    page = client.get(base)
+    assert page.status_code == 200, page.text
+    assert page.text.count('class="trend"') >= 2 and 'class="bar"' in page.text
+    assert '<select id="by" name="by">' in page.text and 'value="aldersgrupp"' in page.text
+    assert "breakdown-caption" not in page.text
+    broken = client.get(f"{base}?by=aldersgrupp")
+    assert broken.status_code == 200
+    table = broken.text[broken.text.index('id="breakdown-caption"') :].split("</table>")[0]
+    api = ok(
+        world.api.get(
+            f"/api/v1/rounds/{world.round_id}/results",
+            params={"area_id": world.big, "by": "aldersgrupp"},
+        )
+    )
+    groups = api["areas"][0]["indicators"][0]["breakdown"]
+    first_row = table.split("<tbody>")[1].split("</tr>")[0]
+    cells = re.findall(r'<td class="num">(.*?)</td>', first_row)
+    assert len(cells) == len(groups) == len(api["breakdown_codes"])
+    for cell, group in zip(cells, groups, strict=True):
+        if group["suppressed"]:
+            assert cell == "färre än 10"
+        else:
+            assert cell.startswith(formatting.percent(group["share"]["p"], "sv"))
+    assert any(not g["suppressed"] for g in groups)
+    # Not a background item: no breakdown, never an error.
+    assert "breakdown-caption" not in client.get(f"{base}?by=trivsel").text
+    small = client.get(f"/console/results/{world.round_id}/areas/{world.small}")
+    assert small.status_code == 200
+    assert "färre än 10" in small.text and 'class="bar" role="img"' not in small.text
+
+
+def test_downloads_are_the_api_s_files_and_responses_are_for_admins(
+    browser: Callable[[], Browser], world: ResultsWorld
+) -> None:
+    base = f"/console/results/{world.round_id}/exports"
+    api = f"/api/v1/rounds/{world.round_id}/exports"
+    admin = signed_in(browser, world.org, "admin")
+    page = admin.get(f"/console/results/{world.round_id}").text
+    for kind in ("results", "codebook", "responses"):
+        for fmt in ("csv", "csv-excel", "xlsx"):
+            assert f'href="{base}/{kind}?format={fmt}"' in page
+    assert f'href="{base}/responses?format=csv&amp;include_text=1"' in page
+    for path, query in (
+        ("codebook", {"format": "csv-excel"}),
+        ("results", {"format": "csv"}),
+        ("responses", {"format": "csv"}),
+    ):
+        mine = admin.get(f"{base}/{path}", params=query)
+        theirs = world.api.get(f"{api}/{path}", params=query)
+        assert mine.status_code == theirs.status_code == 200
+        assert mine.headers["content-disposition"] == theirs.headers["content-disposition"]
+        assert mine.headers["content-type"] == theirs.headers["content-type"]
+        if path == "results":  # the same rows; only the as_of instant differs
+            assert without_as_of(mine.text) == without_as_of(theirs.text)
+            assert len(without_as_of(mine.text)) > 10
+        else:
+            assert mine.content == theirs.content, path
+    with_text = admin.get(f"{base}/responses", params={"format": "csv", "include_text": "1"})
+    api_text = world.api.get(f"{api}/responses", params={"format": "csv", "include_text": "true"})
+    assert with_text.content == api_text.content
+    xlsx = admin.get(f"{base}/results", params={"format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert admin.get(f"{base}/results", params={"format": "pdf"}).status_code == 404
+
+    viewer = signed_in(browser, world.org, "viewer")
+    page = viewer.get(f"/console/results/{world.round_id}").text
+    assert f"{base}/responses" not in page and f'href="{base}/results?format=csv"' in page
+    assert viewer.get(f"{base}/codebook").status_code == 200
+    assert viewer.get(f"{base}/results").status_code == 200
+    refused = viewer.get(f"{base}/responses", params={"include_text": "1"})
+    assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
+
+
+def test_a_share_link_made_in_the_console_opens_the_board_page(
+    browser: Callable[[], Browser], world: ResultsWorld, console_server: LiveServer
+) -> None:
+    client = signed_in(browser, world.org, "analyst")
+    page = client.get(f"/console/results/{world.round_id}").text
+    assert "kan ännu inte återkallas" in page
+    path = f"/console/results/{world.round_id}/share-links"
+    made = client.post(
+        path,
+        data={
+            "csrf_token": csrf_of(page),
+            "area_id": str(world.big),
+            "language": "sv",
+            "days": "7",
+        },
+    )
+    assert made.status_code == 200, made.text
+    url = html.unescape(re.findall(r"<code>([^<]+)</code>", made.text)[0])
+    assert url.startswith(f"{console_server.base_url}/reports/")
+    assert "Giltig till" in made.text
+    with httpx.Client(timeout=30) as anonymous:
+        board = anonymous.get(url)
+    assert board.status_code == 200 and "Area0" in board.text and "Nyckeltal" in board.text
+
+    too_long = client.post(
+        path, data={"csrf_token": csrf_of(page), "area_id": "", "language": "sv", "days": "1000"}
+    )
+    assert too_long.status_code == 422 and "/reports/" not in too_long.text
+    assert 'aria-invalid="true"' in too_long.text
+    forged = client.post(path, data={"csrf_token": "nope", "language": "sv", "days": "7"})
+    assert forged.status_code == 403 and "/reports/" not in forged.text
+
+    viewer = signed_in(browser, world.org, "viewer")
+    viewer_page = viewer.get(f"/console/results/{world.round_id}").text
+    assert "share-links" not in viewer_page
+    refused = viewer.post(
+        path, data={"csrf_token": csrf_of(viewer_page), "language": "sv", "days": "7"}
+    )
+    assert refused.status_code == 403 and "/reports/" not in refused.text
+
+
+RESULTS_ROUTES = (
+    ("GET", "/console/results/{round_id}"),
+    ("GET", "/console/results/{round_id}/areas/{area_id}"),
+    ("GET", "/console/results/{round_id}/exports/results"),
+    ("GET", "/console/results/{round_id}/exports/codebook"),
+    ("GET", "/console/results/{round_id}/exports/responses"),
+    ("POST", "/console/results/{round_id}/share-links"),
+)
+
+
+def test_another_organisations_round_and_area_are_like_missing_ones(
+    browser: Callable[[], Browser],
+    world: ResultsWorld,
+    server: LiveServer,
+    db: sessionmaker[Session],
+) -> None:
+    theirs = make_results_world(server, db)
+    try:
+        client = signed_in(browser, world.org, "admin")
+        token = csrf_of(client.get(f"/console/results/{world.round_id}").text)
+        missing = 2_000_000_000
+        for method, template in RESULTS_ROUTES:
+            probes = [
+                (theirs.round_id, world.big),  # their round
+                (missing, world.big),
+                ("abc", world.big),
+            ]
+            if "{area_id}" in template:
+                probes += [
+                    (world.round_id, theirs.big),  # my round, their area
+                    (world.round_id, missing),
+                    (world.round_id, "abc"),
+                ]
+            answers = [
+                client.request(
+                    method,
+                    template.format(round_id=r, area_id=a),
+                    data={"csrf_token": token, "area_id": str(theirs.big), "language": "sv"}
+                    if method == "POST"
+                    else None,
+                )
+                for r, a in probes
+            ]
+            assert {a.status_code for a in answers} == {404}, (method, template)
+            bodies = {
+                re.sub(r"\d+|abc", "ID", a.text.split("<main")[1].split("</main>")[0])
+                for a in answers
+            }
+            assert len(bodies) == 1, (method, template)
+            assert "Här finns ingenting" in answers[0].text
+        # My round, their area: no share link either.
+        refused = client.post(
+            f"/console/results/{world.round_id}/share-links",
+            data={"csrf_token": token, "area_id": str(theirs.big), "language": "sv", "days": "7"},
+        )
+        assert refused.status_code == 404 and "/reports/" not in refused.text
+    finally:
+        theirs.api.close()
