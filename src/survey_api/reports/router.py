@@ -17,7 +17,6 @@ from survey_api.ids import MAX_ID
 from survey_api.presentation import csp
 from survey_api.reports import service, share
 from survey_api.reports.schemas import ShareLink, ShareLinkCreate
-from survey_api.rounds import service as rounds_service
 
 api_router = APIRouter(prefix="/rounds/{round_id}/share-links", tags=["results"])
 page_router = APIRouter()
@@ -50,20 +49,19 @@ def create_share_link(
 ) -> ShareLink:
     """Create a signed, expiring link to the round's printable results page (an area's, or
     the whole organisation's), for a board that should not hold an API key."""
-    rounds_service.get_round(session, principal.organisation_id, round_id)
-    if body.area_id is not None:
-        rounds_service.require_area(session, round_id, body.area_id)
     settings: Settings = request.app.state.settings
-    grant = share.ShareGrant(
-        organisation_id=principal.organisation_id,
-        survey_round_id=round_id,
+    url, grant = service.create_share_link(
+        session,
+        principal.organisation_id,
+        round_id,
         area_id=body.area_id,
         language=body.page_language,
-        expires_at=share.expiry(body.expires_in_days),
+        expires_in_days=body.expires_in_days,
+        secret=settings.secret_key.get_secret_value(),
+        public_base_url=settings.public_base_url,
     )
-    token = share.create_token(grant, settings.secret_key.get_secret_value())
     return ShareLink(
-        url=f"{settings.public_base_url.rstrip('/')}/reports/{token}",
+        url=url,
         expires_at=grant.expires_at,
         survey_round_id=round_id,
         area_id=body.area_id,
