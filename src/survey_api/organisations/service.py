@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from survey_api.exceptions import BadRequest, Conflict, NotFound
 from survey_api.models import Organisation
 from survey_api.organisations.schemas import LANGUAGE_PATTERN, OrganisationUpdate
+from survey_api.results.suppression import effective_min_cell
 
 
 def create_organisation(session: Session, *, name: str, slug: str) -> Organisation:
@@ -57,3 +58,11 @@ def update_organisation(
         setattr(organisation, field, value)
     session.flush()
     return organisation
+
+
+def min_cell_size(session: Session, organisation_id: int) -> int:
+    """The organisation's effective minimum cell size, k (default 10, never below 5)."""
+    setting = session.scalar(
+        select(Organisation.min_cell_size).where(Organisation.id == organisation_id)
+    )
+    return effective_min_cell(setting)

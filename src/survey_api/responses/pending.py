@@ -30,9 +30,9 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from survey_api.models import Organisation, PendingResponse, Response, SurveyRound, SurveyRoundArea
+from survey_api.models import PendingResponse, Response, SurveyRound, SurveyRoundArea
+from survey_api.organisations import service as organisations_service
 from survey_api.results import fold as results_fold
-from survey_api.results.suppression import effective_min_cell
 from survey_api.rounds import service as rounds_service
 
 _random = random.SystemRandom()
@@ -67,10 +67,7 @@ def hold(
 
 def min_cell_of_round(session: Session, survey_round: SurveyRound) -> int:
     """k: the round's organisation's effective minimum cell size."""
-    setting = session.scalar(
-        select(Organisation.min_cell_size).where(Organisation.id == survey_round.organisation_id)
-    )
-    return effective_min_cell(setting)
+    return organisations_service.min_cell_size(session, survey_round.organisation_id)
 
 
 def waiting_count(session: Session, round_id: int, area_id: int | None = None) -> int:

@@ -10,7 +10,8 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from survey_api.exceptions import ValidationFailed
-from survey_api.models import Organisation, SurveyRound
+from survey_api.models import SurveyRound
+from survey_api.organisations import service as organisations_service
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import (
     Item,
@@ -21,9 +22,6 @@ from survey_api.results import queries
 from survey_api.results.cells import mean_sums, share_counts, valid_n
 from survey_api.results.fold import FoldResult, fold_round
 from survey_api.results.queries import AreaInfo, CellTally, Sums
-from survey_api.results.suppression import (
-    effective_min_cell,
-)
 from survey_api.results.targets import Target, _has_mean_target, _has_share, _measure_keys
 from survey_api.rounds import service as rounds_service
 
@@ -92,8 +90,7 @@ class RoundData:
 
 def min_cell_of(session: Session, organisation_id: int) -> int:
     """The organisation's effective minimum cell size (default 10, never below 5)."""
-    organisation = session.get(Organisation, organisation_id)
-    return effective_min_cell(None if organisation is None else organisation.min_cell_size)
+    return organisations_service.min_cell_size(session, organisation_id)
 
 
 def round_year(survey_round: SurveyRound) -> int:
