@@ -9,6 +9,7 @@ from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 from survey_api.questionnaires import service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.questionnaires.schemas import (
+    ComparabilityReport,
     CreatedQuestionnaire,
     QuestionnairePage,
     QuestionnaireRead,
@@ -139,6 +140,27 @@ def get_version(
     """Read one version with its full definition."""
     return service.read_version(
         service.get_version(session, principal.organisation_id, questionnaire_id, number)
+    )
+
+
+@router.get(
+    "/{questionnaire_id}/versions/{number}/comparability",
+    operation_id="get_questionnaire_version_comparability",
+    response_model=ComparabilityReport,
+    responses=problem_responses(401, 403, 404),
+)
+def get_comparability(
+    questionnaire_id: QuestionnaireId,
+    number: VersionNumber,
+    principal: AnyRole,
+    session: SessionDep,
+) -> ComparabilityReport:
+    """Compare a version (draft or published) with the previous published version: per item,
+    indicator and index, whether its trend continues or breaks and why (kind changed, option
+    codes added or removed, scores changed, favourable/unfavourable codes changed), and which
+    are new or removed. The same rule breaks the series in `/results/trend`."""
+    return service.comparability_report(
+        session, principal.organisation_id, questionnaire_id, number
     )
 
 

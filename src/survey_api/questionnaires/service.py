@@ -10,12 +10,16 @@ from sqlalchemy.orm import Session, object_session
 from survey_api.exceptions import Conflict, NotFound, ValidationFailed
 from survey_api.models import Questionnaire, QuestionnaireVersion, utcnow
 from survey_api.paging import PageRequest, fetch
+from survey_api.questionnaires import comparability
 from survey_api.questionnaires.definition import (
     DefinitionError,
     QuestionnaireDefinition,
     parse_definition,
 )
 from survey_api.questionnaires.schemas import (
+    ComparabilityChange,
+    ComparabilityEntry,
+    ComparabilityReport,
     CreatedQuestionnaire,
     QuestionnairePage,
     QuestionnaireRead,
@@ -257,4 +261,65 @@ def _versions(session: Session, questionnaire_id: int) -> list[QuestionnaireVers
             .where(QuestionnaireVersion.questionnaire_id == questionnaire_id)
             .order_by(QuestionnaireVersion.number)
         )
+    )
+
+
+def previous_published(
+    session: Session, questionnaire_id: int, number: int
+) -> QuestionnaireVersion | None:
+    """The latest published version numbered below ``number``, if any."""
+    return session.scalar(
+        select(QuestionnaireVersion)
+        .where(
+            QuestionnaireVersion.questionnaire_id == questionnaire_id,
+            QuestionnaireVersion.number < number,
+            QuestionnaireVersion.status == "published",
+        )
+        .order_by(QuestionnaireVersion.number.desc())
+        .limit(1)
+    )
+
+
+def comparability_report(
+    session: Session, organisation_id: int, questionnaire_id: int, number: int
+) -> ComparabilityReport:
+    """Version ``number`` against the previous published version, by the trends' own rule."""
+    version = get_version(session, organisation_id, questionnaire_id, number)
+    previous = previous_published(session, questionnaire_id, number)
+    comparisons = comparability.compare(
+        None if previous is None else definition_of(previous), definition_of(version)
+    )
+    entries = [
+        ComparabilityEntry(
+            target=c.target,
+            key=c.key,
+            status=c.status,
+            reason=c.reason,
+            changes=[
+                ComparabilityChange(
+                    type=change.type,
+                    item=change.item,
+                    codes=list(change.codes),
+                    before=list(change.before),
+                    after=list(change.after),
+                    message=change.message,
+                )
+                for change in c.changes
+            ],
+        )
+        for c in comparisons
+    ]
+    counts = {
+        status: sum(e.status == status for e in entries)
+        for status in ("keeps_trend", "breaks", "new", "removed")
+    }
+    return ComparabilityReport(
+        questionnaire_id=questionnaire_id,
+        number=number,
+        previous_number=None if previous is None else previous.number,
+        keeps_trend=counts["keeps_trend"],
+        breaks=counts["breaks"],
+        new=counts["new"],
+        removed=counts["removed"],
+        entries=entries,
     )

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from survey_api.exceptions import ValidationFailed
+from survey_api.questionnaires import comparability
 from survey_api.questionnaires.definition import (
     Index,
     Indicator,
     Item,
     QuestionnaireDefinition,
-    item_signature,
 )
 from survey_api.results.schemas import (
     Statistic,
@@ -58,11 +58,11 @@ def target_of(
 
 
 def _indicator(definition: QuestionnaireDefinition, key: str) -> Indicator:
-    return next(i for i in definition.indicators if i.key == key)
+    return comparability.find_indicator(definition, key)
 
 
 def _index(definition: QuestionnaireDefinition, key: str) -> Index:
-    return next(i for i in definition.indices if i.key == key)
+    return comparability.find_index(definition, key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,22 +135,9 @@ def statistic_of(definition: QuestionnaireDefinition, target: Target) -> Statist
 
 
 def target_signature(definition: QuestionnaireDefinition, target: Target) -> tuple[Any, ...]:
-    """What must match between two versions for a target's figures to form one trend series."""
-    if target.kind == "item":
-        return ("item", item_signature(definition.item(target.key)))
-    if target.kind == "indicator":
-        indicator = _indicator(definition, target.key)
-        return (
-            "indicator",
-            item_signature(definition.item(indicator.item)),
-            tuple(sorted(set(indicator.codes))),
-        )
-    index = _index(definition, target.key)
-    return (
-        "index",
-        index.orientation,
-        tuple((key, item_signature(definition.item(key))) for key in index.items),
-    )
+    """What must match between two versions for a target's figures to form one trend series
+    (the questionnaires' comparability rule, which the comparability report uses too)."""
+    return comparability.target_signature(definition, target.kind, target.key)
 
 
 def _has_share(definition: QuestionnaireDefinition, target: Target) -> bool:

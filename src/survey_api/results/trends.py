@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -13,12 +12,9 @@ from sqlalchemy.orm import Session
 from survey_api.areas import service as areas_service
 from survey_api.exceptions import NotFound, ValidationFailed
 from survey_api.models import utcnow
+from survey_api.questionnaires import comparability
 from survey_api.questionnaires import service as questionnaires_service
-from survey_api.questionnaires.definition import (
-    Item,
-    QuestionnaireDefinition,
-    item_signature,
-)
+from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.results import queries
 from survey_api.results.cells import _index_map, _map_change, _map_interval, area_mean, area_share
 from survey_api.results.loading import RoundData, load_round, min_cell_of
@@ -48,7 +44,7 @@ from survey_api.results.statistics import (
     newcombe,
     t_quantile,
 )
-from survey_api.results.targets import Target, _index, _indicator, statistic_of, target_signature
+from survey_api.results.targets import Target, statistic_of, target_signature
 
 TREND_METHOD = (
     "Shares: the change against the previous point uses Newcombe's hybrid score interval (an "
@@ -94,60 +90,6 @@ def _change_figure(change: Change, method: Literal["newcombe", "normal", "welch"
         significant=change.significant,
         method=method,
     )
-
-
-def _codes(codes: Collection[int]) -> str:
-    return ", ".join(map(str, sorted(codes))) or "none"
-
-
-def _item_difference(key: str, old: Item, new: Item) -> str:
-    parts = []
-    if old.kind != new.kind:
-        parts.append(f"kind {old.kind} → {new.kind}")
-    old_codes, new_codes = set(old.codes), set(new.codes)
-    if new_codes - old_codes:
-        parts.append(f"codes added: {_codes(new_codes - old_codes)}")
-    if old_codes - new_codes:
-        parts.append(f"codes removed: {_codes(old_codes - new_codes)}")
-    rescored = [
-        code
-        for code in old_codes & new_codes
-        if (old.option(code).score, old.option(code).is_substantive, old.option(code).exclusive)
-        != (new.option(code).score, new.option(code).is_substantive, new.option(code).exclusive)
-    ]
-    if rescored:
-        parts.append(f"scores changed for codes {_codes(rescored)}")
-    if set(old.favourable) != set(new.favourable):
-        parts.append(f"favourable codes {_codes(old.favourable)} → {_codes(new.favourable)}")
-    if set(old.unfavourable) != set(new.unfavourable):
-        parts.append(f"unfavourable codes {_codes(old.unfavourable)} → {_codes(new.unfavourable)}")
-    return f"item '{key}': " + ("; ".join(parts) or "definition changed")
-
-
-def _break_reason(
-    old: QuestionnaireDefinition, new: QuestionnaireDefinition, target: Target
-) -> str:
-    prefix = "not comparable with the previous round: "
-    if target.kind == "item":
-        return prefix + _item_difference(target.key, old.item(target.key), new.item(target.key))
-    if target.kind == "indicator":
-        a, b = _indicator(old, target.key), _indicator(new, target.key)
-        if a.item != b.item:
-            return prefix + f"indicator now counts item '{b.item}' instead of '{a.item}'"
-        if set(a.codes) != set(b.codes):
-            return prefix + f"indicator codes {_codes(a.codes)} → {_codes(b.codes)}"
-        return prefix + _item_difference(a.item, old.item(a.item), new.item(b.item))
-    x, y = _index(old, target.key), _index(new, target.key)
-    if x.orientation != y.orientation:
-        return prefix + f"index orientation {x.orientation} → {y.orientation}"
-    if x.items != y.items:
-        return prefix + f"index components {', '.join(x.items)} → {', '.join(y.items)}"
-    changed = [
-        _item_difference(key, old.item(key), new.item(key))
-        for key in x.items
-        if item_signature(old.item(key)) != item_signature(new.item(key))
-    ]
-    return prefix + "; ".join(changed)
 
 
 @dataclass
@@ -353,7 +295,9 @@ def trend(
                 TrendBreak(
                     survey_round_id=survey_round.id,
                     period=survey_round.period,
-                    reason=_break_reason(previous_definition, definition, target),
+                    reason=comparability.break_reason(
+                        previous_definition, definition, target.kind, target.key
+                    ),
                 )
             )
             segment += 1
