@@ -1,6 +1,7 @@
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.datastructures import UploadFile
 
 from survey_api.areas import service
@@ -12,7 +13,7 @@ from survey_api.areas.schemas import (
     AreaUpdate,
 )
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
-from survey_api.exceptions import BadRequest, ValidationFailed, problem_responses
+from survey_api.exceptions import ValidationFailed, problem_responses
 from survey_api.ids import MAX_ID
 from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 
@@ -52,18 +53,31 @@ def create_area(body: AreaCreate, principal: Analyst, session: SessionDep) -> Ar
     return service.read_areas(session, [area])[0]
 
 
-async def _csv_file(request: Request) -> bytes:
-    """The uploaded CSV: the `file` part of a multipart form, else the whole body."""
-    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        return await request.body()
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded area file and the content type it came with."""
+
+    body: bytes
+    content_type: str | None
+
+
+async def _upload(request: Request) -> Upload:
+    """The uploaded file: the `file` part of a multipart form, else the whole body."""
+    content_type = request.headers.get("content-type")
+    if not (content_type or "").lower().startswith("multipart/form-data"):
+        return Upload(await request.body(), content_type)
     async with request.form(max_files=1, max_fields=1) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ValidationFailed(
-                "invalid request: body.file: the form needs the CSV file as its `file` part",
+                "invalid request: body.file: the form needs the CSV or XLSX file as its "
+                "`file` part",
                 errors=[{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}],
             )
-        return await upload.read()
+        return Upload(await upload.read(), upload.content_type)
+
+
+FILE_SCHEMA = {"type": "string", "format": "binary"}
 
 
 @router.post(
@@ -76,24 +90,22 @@ async def _csv_file(request: Request) -> bytes:
             "required": True,
             # The file as the body, or as the `file` part of a form: generators that cannot
             # send a text/csv body (openapi-python-client skips the operation) send the form.
+            # An XLSX file is told by its content, so it may come either way (the form's
+            # encoding lists its media type; a body needs no media type of its own).
             "content": {
-                "text/csv": {
-                    "schema": {"type": "string", "format": "binary"},
-                    "example": CSV_EXAMPLE,
-                },
+                "text/csv": {"schema": FILE_SCHEMA, "example": CSV_EXAMPLE},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
                         "properties": {
                             "file": {
-                                "type": "string",
-                                "format": "binary",
-                                "description": "The CSV file.",
+                                **FILE_SCHEMA,
+                                "description": "The CSV or XLSX file.",
                             }
                         },
                         "required": ["file"],
                     },
-                    "encoding": {"file": {"contentType": "text/csv"}},
+                    "encoding": {"file": {"contentType": f"text/csv, {service.XLSX_MEDIA_TYPE}"}},
                     "example": {"file": CSV_EXAMPLE},
                 },
             },
@@ -103,14 +115,30 @@ async def _csv_file(request: Request) -> bytes:
 def import_areas(
     principal: Analyst,
     session: SessionDep,
-    body: Annotated[bytes, Depends(_csv_file)],
+    upload: Annotated[Upload, Depends(_upload)],
+    dry_run: Annotated[
+        bool,
+        Query(
+            description="Validate the file and answer what the import would do, row by row "
+            "(create, update with the changed fields, unchanged) with every row error, "
+            "storing nothing."
+        ),
+    ] = False,
 ) -> AreaImportResult:
-    """Create or update areas from CSV (`,` or `;`, UTF-8), sent as the body (text/csv) or as
-    the `file` part of a multipart/form-data form. Columns: code, name, municipality_code,
-    deso_code, deso_version, regso_code, regso_version, households, year, area_type,
-    police_classification. One bad row rejects the whole file; `errors` lists each bad field
-    by line number."""
-    return service.import_csv(session, principal.organisation_id, _decode(body))
+    """Create or update areas from a CSV file (`,` or `;`, UTF-8) or an Excel workbook (.xlsx:
+    the first sheet, its first row naming the columns), sent as the body or as the `file`
+    part of a multipart/form-data form; the kind is told from the file's content. Columns:
+    code, name, municipality_code, deso_code, deso_version, regso_code, regso_version,
+    households, year, area_type, police_classification. A row whose code is stored updates
+    that area: every column's value replaces the stored one (a blank cell or a missing column
+    clears an optional field) and the year's classification is added or replaced. One bad row
+    rejects the whole file (422; `errors` lists each bad field by line number). With
+    `dry_run=true` nothing is stored: the answer (200) lists per row what would happen and,
+    in `errors`, every bad field; the import itself then does exactly what `rows` says."""
+    rows = service.read_upload(upload.body, upload.content_type)
+    if dry_run:
+        return service.preview_import(session, principal.organisation_id, rows)
+    return service.import_rows(session, principal.organisation_id, rows)
 
 
 @router.get(
@@ -137,14 +165,3 @@ def update_area(
     """Change an area; `classifications` adds or replaces the years it lists."""
     area = service.update_area(session, principal.organisation_id, area_id, body)
     return service.read_areas(session, [area])[0]
-
-
-def _decode(body: bytes) -> str:
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = body.count(b"\n", 0, exc.start) + 1
-        raise BadRequest(
-            f"the CSV file must be UTF-8 encoded: line {line} has the byte "
-            f"0x{body[exc.start]:02x}, which is not UTF-8 there; nothing was imported"
-        ) from None

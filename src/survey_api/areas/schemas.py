@@ -120,9 +120,61 @@ class AreaPage(Page[AreaRead]):
     """A page of the organisation's areas, by code."""
 
 
-class AreaImportResult(BaseModel):
-    """What a CSV import did."""
+ImportOutcome = Literal["create", "update", "unchanged"]
 
+
+class AreaFieldChange(BaseModel):
+    """One field an import sets: its stored value and the file's. A classification field
+    (`year`, `area_type`, `police_classification`) names its `year`; `field` `year` with
+    `old` null means the year is added."""
+
+    field: str = Field(examples=["households"])
+    year: int | None = Field(default=None, description="The classification year, if any.")
+    old: str | int | None = Field(description="The stored value; null for a new area.")
+    new: str | int | None = Field(description="The value from the file.")
+
+
+class AreaImportRow(BaseModel):
+    """What the import does with one valid row of the file."""
+
+    line: int = Field(description="The row's line in the file (the header is line 1).")
+    code: str
+    outcome: ImportOutcome = Field(
+        description="`create` a new area, `update` the area with this code, or leave it "
+        "`unchanged` (the file holds what is stored)."
+    )
+    area_id: int | None = Field(
+        description="The area's id; null on a dry run for an area not created yet."
+    )
+    changes: list[AreaFieldChange] = Field(
+        description="For `create` every field given, for `update` the fields that differ; "
+        "empty when `unchanged`."
+    )
+
+
+class AreaImportError(BaseModel):
+    """A bad field of a row: `loc` is `["row", line, column]` (no column for the whole row)."""
+
+    loc: list[str | int] = Field(examples=[["row", 3, "municipality_code"]])
+    msg: str
+    type: str
+
+
+class AreaImportResult(BaseModel):
+    """What an import did, or with `dry_run` what it would do.
+
+    A real import stores every row or, when any row is bad, nothing (a 422 listing the
+    errors). A dry run (`?dry_run=true`) validates the same file by the same rules and
+    stores nothing: it answers 200 with the outcome of every valid row and, in `errors`,
+    every bad field by line; the import itself would then do exactly what `rows` says,
+    provided `errors` is empty and the stored areas do not change in between."""
+
+    dry_run: bool = Field(default=False, description="True: nothing was stored.")
     created: int
     updated: int
-    areas: list[AreaRead]
+    unchanged: int = 0
+    rows: list[AreaImportRow] = Field(default_factory=list, description="One per valid row.")
+    errors: list[AreaImportError] = Field(
+        default_factory=list, description="Row errors; only a dry run answers with any."
+    )
+    areas: list[AreaRead] = Field(description="The imported areas; empty on a dry run.")

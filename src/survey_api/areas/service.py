@@ -3,8 +3,10 @@
 import csv
 import io
 import re
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,13 +15,24 @@ from sqlalchemy.orm import Session
 
 from survey_api.areas.schemas import (
     AreaCreate,
+    AreaFieldChange,
+    AreaImportError,
     AreaImportResult,
+    AreaImportRow,
     AreaPage,
     AreaRead,
     AreaUpdate,
     Classification,
+    ImportOutcome,
 )
-from survey_api.exceptions import BadRequest, Conflict, NotFound, ValidationFailed
+from survey_api.exceptions import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    SurveyError,
+    ValidationFailed,
+)
 from survey_api.models import Area, AreaClassification
 from survey_api.paging import PageRequest, fetch
 
@@ -37,6 +50,13 @@ CSV_COLUMNS = (
     "police_classification",
 )
 MAX_IMPORT_ROWS = 5000
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# An XLSX file is compressed XML: refuse archives that would unpack to more than this
+# (a "zip bomb" fits in a small upload).
+MAX_XLSX_UNPACKED_BYTES = 50_000_000
+MAX_XLSX_COLUMNS = 50
 # ASCII digits only, and few of them: "²".isdigit() is true but int("²") fails, and int()
 # refuses more than 4300 digits. Anything else stays text and fails validation as such.
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
@@ -182,8 +202,46 @@ def upsert_classifications(
 
 
 def import_csv(session: Session, organisation_id: int, text: str) -> AreaImportResult:
-    """Create or update areas from CSV; any bad row rejects the whole file."""
-    rows = _parse_csv(text)
+    """Create or update areas from CSV text; any bad row rejects the whole file."""
+    return import_rows(session, organisation_id, _parse_csv(text))
+
+
+def read_upload(body: bytes, content_type: str | None = None) -> list[tuple[int, dict[str, str]]]:
+    """The data rows of an uploaded area file, CSV or XLSX, each with its line number.
+
+    The kind is told by the file's first bytes (an XLSX file is a ZIP archive), so a wrong
+    content type does not matter; a file that claims to be XLSX and is not is refused."""
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if body.startswith(ZIP_MAGIC):
+        return _parse_xlsx(body)
+    if body.startswith(OLE_MAGIC):
+        raise BadRequest(
+            "the file is an old Excel workbook (.xls); save it as .xlsx or as CSV (UTF-8). "
+            "Nothing was imported"
+        )
+    if declared == XLSX_MEDIA_TYPE:
+        raise BadRequest(
+            "the file is sent as an Excel workbook (.xlsx) but is not one; nothing was imported"
+        )
+    return _parse_csv(decode_csv(body))
+
+
+def decode_csv(body: bytes) -> str:
+    """CSV bytes as text: UTF-8 only, or a 400 naming the line of the first bad byte."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise BadRequest(
+            f"the CSV file must be UTF-8 encoded: line {line} has the byte "
+            f"0x{body[exc.start]:02x}, which is not UTF-8 there; nothing was imported"
+        ) from None
+
+
+def _validate_rows(
+    rows: Sequence[tuple[int, dict[str, str]]],
+) -> tuple[list[tuple[int, AreaCreate]], list[dict[str, Any]]]:
+    """Each row as an AreaCreate, and every error with its line (and column)."""
     errors: list[dict[str, Any]] = []
     parsed: list[tuple[int, AreaCreate]] = []
     seen: dict[str, int] = {}
@@ -208,6 +266,96 @@ def import_csv(session: Session, organisation_id: int, text: str) -> AreaImportR
             continue
         seen[candidate.code] = line
         parsed.append((line, candidate))
+    return parsed, errors
+
+
+def _changes(session: Session, area: Area | None, data: AreaCreate) -> list[AreaFieldChange]:
+    """What importing ``data`` changes: every given field of a new area, or the fields and
+    the classification year that differ from the stored area."""
+    changes: list[AreaFieldChange] = []
+    for attr, value in data.model_dump(exclude={"classifications", "code"}).items():
+        old = getattr(area, attr) if area is not None else None
+        if old != value:
+            changes.append(AreaFieldChange(field=attr, old=old, new=value))
+    stored: dict[int, AreaClassification] = {}
+    if area is not None and data.classifications:
+        stored = {
+            c.year: c
+            for c in session.scalars(
+                select(AreaClassification).where(AreaClassification.area_id == area.id)
+            )
+        }
+    for c in data.classifications:
+        row = stored.get(c.year)
+        if row is None:
+            changes.append(AreaFieldChange(field="year", year=c.year, old=None, new=c.year))
+        for attr in ("area_type", "police_classification"):
+            old = getattr(row, attr) if row is not None else None
+            if old != getattr(c, attr):
+                changes.append(
+                    AreaFieldChange(field=attr, year=c.year, old=old, new=getattr(c, attr))
+                )
+    return changes
+
+
+def _plan(
+    session: Session, organisation_id: int, rows: Sequence[tuple[int, dict[str, str]]]
+) -> tuple[list[tuple[AreaImportRow, AreaCreate, Area | None]], list[dict[str, Any]]]:
+    """The one rule of an import, shared by the preview and the import itself: per valid row
+    its outcome (create, update with the changed fields, unchanged), and the row errors."""
+    parsed, errors = _validate_rows(rows)
+    existing = {
+        a.code: a
+        for a in session.scalars(select(Area).where(Area.organisation_id == organisation_id))
+    }
+    plan: list[tuple[AreaImportRow, AreaCreate, Area | None]] = []
+    for line, data in parsed:
+        area = existing.get(data.code)
+        changes = _changes(session, area, data)
+        outcome: ImportOutcome = "create" if area is None else "update" if changes else "unchanged"
+        row = AreaImportRow(
+            line=line,
+            code=data.code,
+            outcome=outcome,
+            area_id=area.id if area is not None else None,
+            changes=changes,
+        )
+        plan.append((row, data, area))
+    return plan, errors
+
+
+def _summary(
+    plan: Sequence[tuple[AreaImportRow, AreaCreate, Area | None]],
+    errors: list[dict[str, Any]],
+    *,
+    dry_run: bool,
+    areas: list[AreaRead],
+) -> AreaImportResult:
+    rows = [row for row, _data, _area in plan]
+    return AreaImportResult(
+        dry_run=dry_run,
+        created=sum(r.outcome == "create" for r in rows),
+        updated=sum(r.outcome == "update" for r in rows),
+        unchanged=sum(r.outcome == "unchanged" for r in rows),
+        rows=rows,
+        errors=[AreaImportError.model_validate(e) for e in errors],
+        areas=areas,
+    )
+
+
+def preview_import(
+    session: Session, organisation_id: int, rows: Sequence[tuple[int, dict[str, str]]]
+) -> AreaImportResult:
+    """What importing the rows would do, row by row, and every row error; stores nothing."""
+    plan, errors = _plan(session, organisation_id, rows)
+    return _summary(plan, errors, dry_run=True, areas=[])
+
+
+def import_rows(
+    session: Session, organisation_id: int, rows: Sequence[tuple[int, dict[str, str]]]
+) -> AreaImportResult:
+    """Create or update areas from parsed rows; any bad row rejects the whole file."""
+    plan, errors = _plan(session, organisation_id, rows)
     if errors:
         first = "; ".join(
             f"line {e['loc'][1]}" + "".join(f", column {c}" for c in e["loc"][2:]) + f": {e['msg']}"
@@ -219,25 +367,20 @@ def import_csv(session: Session, organisation_id: int, text: str) -> AreaImportR
             f"nothing was imported. {first}{more}",
             errors=errors,
         )
-    existing = {
-        a.code: a
-        for a in session.scalars(select(Area).where(Area.organisation_id == organisation_id))
-    }
-    created = updated = 0
     touched: list[Area] = []
-    for _line, data in parsed:
-        area = existing.get(data.code)
+    done: list[tuple[AreaImportRow, AreaCreate, Area | None]] = []
+    for row, data, area in plan:
         if area is None:
             area = create_area(session, organisation_id, data)
-            created += 1
-        else:
+            row = row.model_copy(update={"area_id": area.id})
+        elif row.outcome == "update":
             for attr, value in data.model_dump(exclude={"classifications", "code"}).items():
                 setattr(area, attr, value)
             upsert_classifications(session, area.id, data.classifications)
-            updated += 1
         touched.append(area)
+        done.append((row, data, area))
     session.flush()
-    return AreaImportResult(created=created, updated=updated, areas=read_areas(session, touched))
+    return _summary(done, [], dry_run=False, areas=read_areas(session, touched))
 
 
 def _parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
@@ -249,15 +392,7 @@ def _parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
         raise _unreadable(text, delimiter, 1, [], exc) from None
-    unknown = [h for h in header if h not in CSV_COLUMNS]
-    missing = [h for h in ("code", "name", "municipality_code") if h not in header]
-    if unknown or missing:
-        parts = []
-        if unknown:
-            parts.append(f"unknown columns: {', '.join(unknown)}")
-        if missing:
-            parts.append(f"missing columns: {', '.join(missing)}")
-        raise BadRequest(f"{'; '.join(parts)}. Columns are: {', '.join(CSV_COLUMNS)}")
+    _check_header(header)
     rows: list[tuple[int, dict[str, str]]] = []
     record_start = reader.line_num + 1
     try:
@@ -273,6 +408,95 @@ def _parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
     if not rows:
         raise BadRequest("the CSV file has no data rows")
     return rows
+
+
+def _check_header(header: Sequence[str]) -> None:
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    missing = [h for h in ("code", "name", "municipality_code") if h not in header]
+    if unknown or missing:
+        parts = []
+        if unknown:
+            parts.append(f"unknown columns: {', '.join(unknown)}")
+        if missing:
+            parts.append(f"missing columns: {', '.join(missing)}")
+        raise BadRequest(f"{'; '.join(parts)}. Columns are: {', '.join(CSV_COLUMNS)}")
+
+
+def _parse_xlsx(body: bytes) -> list[tuple[int, dict[str, str]]]:
+    """The first sheet of an XLSX workbook: the first row names the columns (as in the CSV),
+    each later row is an area. Every cell is read as text, so a formula stays the text it is
+    and fails validation (or is stored as plain text where any text is allowed)."""
+    unreadable = BadRequest(
+        "the Excel file (.xlsx) cannot be read: it is damaged or not an XLSX workbook. "
+        "Save it again from Excel as .xlsx, or as CSV (UTF-8); nothing was imported"
+    )
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise unreadable from None
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise PayloadTooLarge(
+            f"the Excel file unpacks to {unpacked} bytes, more than the "
+            f"{MAX_XLSX_UNPACKED_BYTES} an import may hold; nothing was imported"
+        )
+    # openpyxl (and the NumPy it may load) is imported on first use, as in exports.formats.
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(body), read_only=True, data_only=False)
+    except Exception:  # openpyxl raises many kinds (KeyError, XML and ZIP errors) for one fault
+        raise unreadable from None
+    try:
+        if not workbook.worksheets:
+            raise BadRequest("the Excel file has no sheet; nothing was imported")
+        sheet = workbook.worksheets[0]
+        rows: list[tuple[int, dict[str, str]]] = []
+        header: list[str] = []
+        try:
+            cells = sheet.iter_rows(max_col=MAX_XLSX_COLUMNS, values_only=True)
+            for line, values in enumerate(cells, start=1):
+                texts = [_cell_text(v) for v in values]
+                if line == 1:
+                    header = texts
+                    while header and not header[-1]:
+                        header.pop()
+                    _check_header([h for h in header if h])
+                    continue
+                clean = {h: texts[i] if i < len(texts) else "" for i, h in enumerate(header) if h}
+                if any(clean.values()):
+                    if len(rows) >= MAX_IMPORT_ROWS:
+                        raise BadRequest(f"at most {MAX_IMPORT_ROWS} rows per import")
+                    rows.append((line, clean))
+        except SurveyError:
+            raise
+        except Exception:
+            raise unreadable from None
+    finally:
+        workbook.close()
+    if not header:
+        raise BadRequest(
+            "the first sheet of the Excel file is empty: its first row must name the columns "
+            f"({', '.join(CSV_COLUMNS)}); nothing was imported"
+        )
+    if not rows:
+        raise BadRequest("the Excel file has no data rows")
+    return rows
+
+
+def _cell_text(value: object) -> str:
+    """An Excel cell as the text a CSV would hold: 2300 (not 2300.0), dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
+        return str(int(value))
+    if isinstance(value, datetime) and value.time() == time(0):
+        return value.date().isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return str(value).strip()
 
 
 def _row_payload(row: dict[str, str]) -> dict[str, Any]:
