@@ -39,7 +39,7 @@ from survey_api.questionnaires.definition import (
     load_standard_definition,
     validate_answers,
 )
-from survey_api.reports import share
+from survey_api.reports import service as reports_service
 from survey_api.results import fold as results_fold
 from survey_api.rounds.service import today
 from survey_api.staff import service as staff_service
@@ -134,9 +134,16 @@ def load_demo(session: Session, *, base_url: str) -> str:
     for survey_round in rounds:
         results_fold.fold_round(session, survey_round.id, published)
     total = sum(len(areas) * RESPONDENTS_PER_AREA for _ in rounds)
-    results_link = _results_link(
-        settings.secret_key.get_secret_value(), base_url, org.id, current.id, treated.id
-    )
+    results_link = reports_service.create_share_link(
+        session,
+        org.id,
+        current.id,
+        area_id=treated.id,
+        language="sv",
+        expires_in_days=90,
+        secret=settings.secret_key.get_secret_value(),
+        public_base_url=base_url,
+    )[0]
     sample = "\n".join(f"  {c.code}  {c.url}" for c in codes.codes[:3])
     return (
         f"Demo data loaded: organisation 'demo', {len(areas)} areas, {len(rounds)} yearly "
@@ -150,17 +157,6 @@ def load_demo(session: Session, *, base_url: str) -> str:
         f"Tenant code page: {base_url.rstrip('/')}/code\n"
         f"Results page for Hjällbo (a share link, valid 90 days): {results_link}"
     )
-
-
-def _results_link(secret: str, base_url: str, org_id: int, round_id: int, area_id: int) -> str:
-    grant = share.ShareGrant(
-        organisation_id=org_id,
-        survey_round_id=round_id,
-        area_id=area_id,
-        language="sv",
-        expires_at=share.expiry(90),
-    )
-    return f"{base_url.rstrip('/')}/reports/{share.create_token(grant, secret)}"
 
 
 def _areas(session: Session, organisation_id: int) -> dict[str, Area]:

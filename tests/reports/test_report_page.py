@@ -87,6 +87,7 @@ def test_expired_forged_and_foreign_links_are_refused(
     round_id, big, _ = _scenario(org)
     expired = share.create_token(
         share.ShareGrant(
+            share_link_id=1,
             organisation_id=org.id,
             survey_round_id=round_id,
             area_id=big,
@@ -100,6 +101,7 @@ def test_expired_forged_and_foreign_links_are_refused(
     assert response.headers["content-type"].startswith("text/html")
     forged = share.create_token(
         share.ShareGrant(
+            share_link_id=1,
             organisation_id=org.id,
             survey_round_id=round_id,
             area_id=big,

@@ -6,6 +6,7 @@ from survey_api.models.intervention import FormTokenUse, Intervention, Intervent
 from survey_api.models.organisation import ROLES, ApiKey, Organisation
 from survey_api.models.questionnaire import Questionnaire, QuestionnaireVersion
 from survey_api.models.response import IdempotencyRecord, Invitation, PendingResponse, Response
+from survey_api.models.share_link import ShareLink
 from survey_api.models.staff import STAFF_ROLES, StaffPasswordToken, StaffSession, StaffUser
 from survey_api.models.survey_round import SurveyRound, SurveyRoundArea
 from survey_api.models.tally import Tally, TallyWatermark
@@ -28,6 +29,7 @@ __all__ = [
     "Questionnaire",
     "QuestionnaireVersion",
     "Response",
+    "ShareLink",
     "StaffPasswordToken",
     "StaffSession",
     "StaffUser",

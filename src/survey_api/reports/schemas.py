@@ -1,12 +1,14 @@
 from datetime import datetime
-from typing import cast
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from survey_api.ids import Id
 from survey_api.input_types import RequestModel
 from survey_api.languages import LanguageCode
+from survey_api.paging import Page
 from survey_api.reports.share import ReportLanguage
+from survey_api.timestamps import UtcDatetime
 
 REPORT_LANGUAGES: tuple[ReportLanguage, ...] = ("sv", "en")
 
@@ -41,10 +43,41 @@ class ShareLinkCreate(RequestModel):
 
 
 class ShareLink(BaseModel):
-    """A signed link anyone holding it can open until it expires; no API key needed."""
+    """A signed link anyone holding it can open until it expires or is revoked; no API key
+    needed. The URL is in this answer only: the list shows the link without it."""
 
+    id: int = Field(description="The link's id, to revoke it.")
     url: str
     expires_at: datetime
     survey_round_id: int
     area_id: int | None
     language: LanguageCode
+
+
+ShareLinkStatus = Literal["active", "expired", "revoked"]
+
+
+class ShareLinkRead(BaseModel):
+    """A stored share link, without its URL (shown once, when it was created)."""
+
+    id: int
+    survey_round_id: int
+    area_id: int | None = Field(description="The area's page, or null for the organisation's.")
+    language: LanguageCode
+    created_at: UtcDatetime
+    expires_at: UtcDatetime
+    revoked_at: UtcDatetime | None
+    status: ShareLinkStatus = Field(
+        description="`revoked` when revoked (whatever its expiry), else `expired` after "
+        "`expires_at`, else `active`."
+    )
+    created_by_staff_user_id: int | None = Field(
+        description="The console user who made it, when made in the console."
+    )
+    created_by_api_key_id: int | None = Field(
+        description="The API key that made it, when made through the API."
+    )
+
+
+class ShareLinkPage(Page[ShareLinkRead]):
+    """A page of a round's share links, newest first."""

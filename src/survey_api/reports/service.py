@@ -3,21 +3,23 @@ trend charts with intervals and intervention markers, answer distributions. Supp
 cells stay suppressed here exactly as in the API, since every figure comes from it."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from survey_api.areas import service as areas_service
 from survey_api.exceptions import NotFound
 from survey_api.interventions import service as interventions_service
-from survey_api.models import Organisation, SurveyRound
+from survey_api.models import Organisation, ShareLink, SurveyRound, utcnow
+from survey_api.paging import PageRequest, fetch
 from survey_api.presentation import charts, formatting
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.reports import share
 from survey_api.reports.labels import LABELS
+from survey_api.reports.schemas import ShareLinkPage, ShareLinkRead, ShareLinkStatus
 from survey_api.reports.share import ShareGrant
 from survey_api.results import service as results_service
 from survey_api.results.schemas import (
@@ -30,6 +32,7 @@ from survey_api.results.schemas import (
 )
 from survey_api.results.service import Target
 from survey_api.rounds import service as rounds_service
+from survey_api.timestamps import as_utc
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,9 @@ class Fact:
 
 
 def page_context(session: Session, grant: ShareGrant) -> dict[str, Any]:
-    """Everything the template shows, computed through the results service."""
+    """Everything the template shows, computed through the results service, for a grant
+    whose stored link is neither revoked nor expired."""
+    grant = open_share_link(session, grant)
     org = session.get(Organisation, grant.organisation_id)
     survey_round = session.get(SurveyRound, grant.survey_round_id)
     if org is None or survey_round is None or survey_round.organisation_id != org.id:
@@ -345,18 +350,127 @@ def create_share_link(
     expires_in_days: int,
     secret: str,
     public_base_url: str,
+    created_by_staff_user_id: int | None = None,
+    created_by_api_key_id: int | None = None,
 ) -> tuple[str, ShareGrant]:
-    """A signed link to the round's results page (an area's or the organisation's) and its
-    grant; the round must be the organisation's and the area one of the round's."""
+    """A stored, signed link to the round's results page (an area's or the organisation's)
+    and its grant; the round must be the organisation's and the area one of the round's.
+    The API's route and the console both make links here, and only here."""
     rounds_service.get_round(session, organisation_id, round_id)
     if area_id is not None:
         rounds_service.require_area(session, round_id, area_id)
-    grant = ShareGrant(
+    link = ShareLink(
         organisation_id=organisation_id,
         survey_round_id=round_id,
         area_id=area_id,
         language=language,
         expires_at=share.expiry(expires_in_days),
+        created_by_staff_user_id=created_by_staff_user_id,
+        created_by_api_key_id=created_by_api_key_id,
+    )
+    session.add(link)
+    session.flush()
+    grant = ShareGrant(
+        share_link_id=link.id,
+        organisation_id=organisation_id,
+        survey_round_id=round_id,
+        area_id=area_id,
+        language=language,
+        expires_at=link.expires_at,
     )
     token = share.create_token(grant, secret)
     return f"{public_base_url.rstrip('/')}/reports/{token}", grant
+
+
+def share_link_status(link: ShareLink, now: datetime | None = None) -> ShareLinkStatus:
+    """revoked (whatever its expiry), else expired, else active."""
+    if link.revoked_at is not None:
+        return "revoked"
+    if as_utc(link.expires_at) <= (now or datetime.now(UTC)):
+        return "expired"
+    return "active"
+
+
+def share_link_read(link: ShareLink) -> ShareLinkRead:
+    """A stored link as the API lists it (never its URL)."""
+    return ShareLinkRead(
+        id=link.id,
+        survey_round_id=link.survey_round_id,
+        area_id=link.area_id,
+        language=link.language,
+        created_at=link.created_at,
+        expires_at=link.expires_at,
+        revoked_at=link.revoked_at,
+        status=share_link_status(link),
+        created_by_staff_user_id=link.created_by_staff_user_id,
+        created_by_api_key_id=link.created_by_api_key_id,
+    )
+
+
+def _round_links(organisation_id: int, round_id: int) -> Select[ShareLink]:
+    return select(ShareLink).where(
+        ShareLink.organisation_id == organisation_id, ShareLink.survey_round_id == round_id
+    )
+
+
+def page_share_links(
+    session: Session, organisation_id: int, round_id: int, page: PageRequest
+) -> ShareLinkPage:
+    """A page of the round's share links, newest first, revoked and expired ones included."""
+    rounds_service.get_round(session, organisation_id, round_id)
+    found, total = fetch(
+        session,
+        _round_links(organisation_id, round_id),
+        page,
+        order_by=[ShareLink.created_at.desc()],
+        id_column=ShareLink.id,
+    )
+    return ShareLinkPage.of([share_link_read(link) for link in found], total, page)
+
+
+def round_share_links(session: Session, organisation_id: int, round_id: int) -> list[ShareLink]:
+    """All the round's share links, newest first (the console's list)."""
+    rounds_service.get_round(session, organisation_id, round_id)
+    query = _round_links(organisation_id, round_id)
+    return list(session.scalars(query.order_by(ShareLink.created_at.desc(), ShareLink.id.desc())))
+
+
+def get_share_link(
+    session: Session, organisation_id: int, round_id: int, share_link_id: int
+) -> ShareLink:
+    """One of the round's links; another organisation's or round's answers like a missing one."""
+    link = session.get(ShareLink, share_link_id)
+    if link is None or link.organisation_id != organisation_id or link.survey_round_id != round_id:
+        raise NotFound(f"no share link with id {share_link_id} in this round")
+    return link
+
+
+def revoke_share_link(
+    session: Session, organisation_id: int, round_id: int, share_link_id: int
+) -> ShareLink:
+    """Revoke a link: it stops opening on the next request. Revoking a revoked link changes
+    nothing (its first revocation time stays), so a retried request is harmless."""
+    link = get_share_link(session, organisation_id, round_id, share_link_id)
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+        session.flush()
+    return link
+
+
+def open_share_link(session: Session, grant: ShareGrant) -> ShareGrant:
+    """The grant of a signed token, checked against its stored link: a revoked link or one
+    whose row does not match the token (deleted, another round) does not open."""
+    link = session.get(ShareLink, grant.share_link_id)
+    if (
+        link is None
+        or link.organisation_id != grant.organisation_id
+        or link.survey_round_id != grant.survey_round_id
+        or link.area_id != grant.area_id
+        or link.language != grant.language
+    ):
+        raise NotFound(share.INVALID)
+    if link.revoked_at is not None:
+        raise NotFound(share.REVOKED)
+    if as_utc(link.expires_at) <= datetime.now(UTC):
+        raise NotFound(share.EXPIRED)
+    return grant
