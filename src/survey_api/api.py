@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from survey_api.areas.router import router as areas_router
+from survey_api.auth.router import router as api_keys_router
 from survey_api.exports.router import router as exports_router
 from survey_api.interventions.router import router as interventions_router
 from survey_api.invitations.router import router as invitations_router
@@ -12,6 +13,7 @@ from survey_api.reports.router import api_router as share_links_router
 from survey_api.responses.router import router as responses_router
 from survey_api.results.router import router as results_router
 from survey_api.rounds.router import router as rounds_router
+from survey_api.staff.router import router as staff_users_router
 from survey_api.web.letters import router as letters_router
 
 api_router = APIRouter(prefix="/api/v1")
@@ -27,5 +29,7 @@ for router in (
     letters_router,
     interventions_router,
     exports_router,
+    api_keys_router,
+    staff_users_router,
 ):
     api_router.include_router(router)

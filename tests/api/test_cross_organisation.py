@@ -26,6 +26,7 @@ MISSING_AREA, MISSING_QUESTIONNAIRE, MISSING_ROUND, MISSING_INTERVENTION = (
     2_000_000_003,
     2_000_000_004,
 )
+MISSING_API_KEY, MISSING_STAFF_USER = 2_000_000_005, 2_000_000_006
 MISSING_CODE = "ACDE-FHJK-MNPQ"
 
 
@@ -38,6 +39,8 @@ class Ids:
     round: int
     intervention: int
     code: str
+    api_key: int = MISSING_API_KEY
+    staff_user: int = MISSING_STAFF_USER
 
 
 def answers_body(ids: Ids) -> dict[str, Any]:
@@ -94,6 +97,11 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/api/v1/interventions/{intervention_id}/evaluation"): lambda ids: {
         "params": {"indicator": "andel_otrygga_kvall"}
     },
+    ("DELETE", "/api/v1/api-keys/{api_key_id}"): lambda ids: {},
+    ("GET", "/api/v1/staff-users/{staff_user_id}"): lambda ids: {},
+    ("PATCH", "/api/v1/staff-users/{staff_user_id}"): lambda ids: {"json": {"active": False}},
+    ("POST", "/api/v1/staff-users/{staff_user_id}/password-link"): lambda ids: {},
+    ("DELETE", "/api/v1/staff-users/{staff_user_id}/sessions"): lambda ids: {},
 }
 
 
@@ -115,6 +123,8 @@ def fill(template: str, ids: Ids) -> str:
         .replace("{number}", "2")
         .replace("{round_id}", str(ids.round))
         .replace("{intervention_id}", str(ids.intervention))
+        .replace("{api_key_id}", str(ids.api_key))
+        .replace("{staff_user_id}", str(ids.staff_user))
     )
     assert "{" not in path, f"fill() does not know the parameter in {template}"
     return path
@@ -135,7 +145,7 @@ def plain(response: httpx.Response) -> tuple[int, str, str]:
 def swaps(missing: Ids, actual: Ids) -> dict[str, str]:
     return {
         str(getattr(missing, f)): str(getattr(actual, f))
-        for f in ("area", "questionnaire", "round", "intervention", "code")
+        for f in ("area", "questionnaire", "round", "intervention", "code", "api_key", "staff_user")
     }
 
 
@@ -209,12 +219,23 @@ def victim(org: Org) -> Victim:
         ),
         201,
     )
+    staff_user = ok(
+        org.admin.post(
+            "/api/v1/staff-users", json={"email": "hemlig.person@x.example", "role": "analyst"}
+        ),
+        201,
+    )
+    (integrator_key,) = [
+        key for key in ok(org.admin.get("/api/v1/api-keys"))["items"] if key["role"] == "integrator"
+    ]
     ids = Ids(
         area=area["id"],
         questionnaire=qid,
         round=survey_round["id"],
         intervention=intervention["id"],
         code=codes[0],
+        api_key=integrator_key["id"],
+        staff_user=staff_user["id"],
     )
     return Victim(
         org=org,
@@ -227,6 +248,7 @@ def victim(org: Org) -> Victim:
             "Hemlig omgång",
             "Hemlig satsning",
             "Hemlig fritext",
+            "hemlig.person",
             *codes,
             *(c.replace("-", "") for c in codes),
         ],
@@ -243,6 +265,8 @@ def snapshot(victim: Victim) -> dict[str, Any]:
         "round": ok(client.get(f"/api/v1/rounds/{ids.round}")),
         "invitations": ok(client.get(f"/api/v1/rounds/{ids.round}/invitations")),
         "intervention": ok(client.get(f"/api/v1/interventions/{ids.intervention}")),
+        "api_keys": ok(client.get("/api/v1/api-keys")),
+        "staff_user": ok(client.get(f"/api/v1/staff-users/{ids.staff_user}")),
     }
 
 
@@ -259,6 +283,8 @@ def test_another_organisations_ids_answer_exactly_like_missing_ids(
         round=MISSING_ROUND,
         intervention=MISSING_INTERVENTION,
         code=MISSING_CODE,
+        api_key=MISSING_API_KEY,
+        staff_user=MISSING_STAFF_USER,
     )
     swap = swaps(missing, victim.ids)
     walked = 0

@@ -35,6 +35,7 @@ from tests.staff.test_console_interventions import INTERVENTION_ROUTES
 from tests.staff.test_console_results import RESULTS_ROUTES
 from tests.staff.test_console_rounds import ROUND_ROUTES
 from tests.staff.test_console_settings import KEY_ROUTES
+from tests.staff.test_console_users import USER_ROUTES
 
 NEW_PASSWORD = "ett helt annat lösenord"
 
@@ -449,7 +450,7 @@ def test_no_password_session_or_link_token_in_logs(
 # Console routes with an organisation's id in the path, each probed with another organisation's
 # id in test_another_organisations_staff_is_never_visible (and later sections' tests).
 WALKED_CONSOLE_ROUTES = (
-    {("POST", "/console/users/{staff_user_id}/reset")}
+    set(USER_ROUTES)
     | set(ROUND_ROUTES)
     | KEY_ROUTES
     | set(RESULTS_ROUTES)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from survey_api.exceptions import BadRequest, NotFound, Unauthenticated
 from survey_api.models import ROLES, ApiKey, Organisation, utcnow
+from survey_api.paging import PageRequest, fetch
 
 KEY_PREFIX = "sak_"
 MAX_KEY_NAME_LENGTH = 200  # api_key.name's column length
@@ -61,6 +62,14 @@ def list_api_keys(session: Session, organisation_id: int) -> list[ApiKey]:
             select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(ApiKey.id)
         )
     )
+
+
+def page_api_keys(
+    session: Session, organisation_id: int, page: PageRequest
+) -> tuple[list[ApiKey], int]:
+    """A page of an organisation's keys, oldest first, and how many there are."""
+    query = select(ApiKey).where(ApiKey.organisation_id == organisation_id)
+    return fetch(session, query, page, order_by=[], id_column=ApiKey.id)
 
 
 def get_api_key(session: Session, organisation_id: int, api_key_id: int) -> ApiKey:

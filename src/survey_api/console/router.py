@@ -5,8 +5,7 @@ GET  /console/login, POST            sign in (a new session every time)
 POST /console/logout                 sign out (the session is revoked)
 GET  /console/set-password/{token}, POST   choose a password through a one-time link
 GET  /console/password, POST         change one's password (needs the current one)
-GET  /console/users                  (admin) the organisation's staff users
-POST /console/users/{id}/reset       (admin) a new one-time set-password link
+GET  /console/users ...              (admin) staff users: console/users.py
 GET  /console/tillganglighet         the accessibility statement (public)
 GET  /console/static/console.<hash>.css   the stylesheet
 GET  /console/settings, /console/keys ...  (admin) settings and API keys: console/settings.py
@@ -25,8 +24,8 @@ from survey_api.config import Settings
 from survey_api.console import auth, overview, rendering, results, rounds
 from survey_api.console import interventions as interventions_area
 from survey_api.console import settings as settings_area
+from survey_api.console import users as users_area
 from survey_api.console.auth import (
-    AdminStaff,
     Fields,
     SessionDep,
     Staff,
@@ -34,7 +33,6 @@ from survey_api.console.auth import (
     optional_staff,
 )
 from survey_api.console.rendering import ConsoleRoute, page_language, redirect, render
-from survey_api.ids import MAX_ID
 from survey_api.organisations import service as organisations_service
 from survey_api.staff import service as staff_service
 from survey_api.staff.service import StaffPrincipal
@@ -273,46 +271,6 @@ def change_password(
     return redirect(lang.url("/console/password", changed="1"))
 
 
-@router.get("/users")
-def users_page(request: Request, session: SessionDep, principal: AdminStaff) -> Response:
-    """(admin) The organisation's staff users, with a password reset for each."""
-    return render(
-        request,
-        "users.html",
-        lang=page_language(request),
-        users=staff_service.list_users(session, principal.organisation_id),
-        csrf_token=principal.csrf_token,
-        link=None,
-        reset_email=None,
-    )
-
-
-StaffUserId = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-
-@router.post("/users/{staff_user_id}/reset")
-def reset_user_password(
-    request: Request,
-    session: SessionDep,
-    admin: AdminStaff,
-    principal: StaffPost,
-    staff_user_id: StaffUserId,
-    fields: Fields,
-) -> Response:
-    """(admin) Sign a user out everywhere and show a new set-password link, once."""
-    token = staff_service.reset_password(session, principal.organisation_id, staff_user_id)
-    user = staff_service.get_user(session, principal.organisation_id, staff_user_id)
-    return render(
-        request,
-        "users.html",
-        lang=page_language(request, fields.get("_lang")),
-        users=staff_service.list_users(session, principal.organisation_id),
-        csrf_token=principal.csrf_token,
-        link=staff_service.set_password_link(_settings(request).public_base_url, token),
-        reset_email=user.email,
-    )
-
-
 @router.get("/tillganglighet")
 def accessibility_statement(request: Request, principal: MaybeStaff) -> Response:
     """The console's accessibility statement (tillgänglighetsredogörelse)."""
@@ -332,3 +290,4 @@ router.include_router(settings_area.router)
 router.include_router(rounds.router)
 router.include_router(interventions_area.router)
 router.include_router(results.router)
+router.include_router(users_area.router)

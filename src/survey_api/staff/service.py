@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from survey_api.auth.dependencies import ALL_ROLES
-from survey_api.exceptions import BadRequest, NotFound, SurveyError, Unauthenticated
+from survey_api.exceptions import BadRequest, Conflict, NotFound, SurveyError, Unauthenticated
 from survey_api.models import (
     STAFF_ROLES,
     Organisation,
@@ -28,6 +28,7 @@ from survey_api.models import (
     StaffUser,
     utcnow,
 )
+from survey_api.paging import PageRequest, fetch
 from survey_api.staff.throttle import LoginThrottle
 
 if TYPE_CHECKING:
@@ -73,6 +74,14 @@ class PasswordRejected(BadRequest):
 
 class CurrentPasswordWrong(BadRequest):
     """A password change whose current password is wrong."""
+
+
+class EmailTaken(Conflict):
+    """A new account's e-mail address has an account already."""
+
+
+class LastAdmin(Conflict):
+    """A change that would leave the organisation without an active admin."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +176,8 @@ def create_user(
         raise BadRequest(f"unknown role {role!r}; use one of {', '.join(STAFF_ROLES)}")
     email = normalise_email(email)
     if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
-        raise BadRequest(f"a staff user with the e-mail {email} exists already")
+        # One address is one account across organisations (sign-in is by address alone).
+        raise EmailTaken(f"a staff user with the e-mail {email} exists already")
     user = StaffUser(organisation_id=organisation.id, email=email, role=role)
     session.add(user)
     session.flush()
@@ -191,14 +201,21 @@ def create_user_with_password(
     return user, password
 
 
+def _void_password_tokens(session: Session, staff_user_id: int) -> None:
+    session.execute(
+        update(StaffPasswordToken)
+        .where(
+            StaffPasswordToken.staff_user_id == staff_user_id,
+            StaffPasswordToken.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )
+
+
 def issue_password_token(session: Session, user: StaffUser) -> str:
     """A new one-time set-password token for a user (earlier unused ones stop working)."""
     now = utcnow()
-    session.execute(
-        update(StaffPasswordToken)
-        .where(StaffPasswordToken.staff_user_id == user.id, StaffPasswordToken.used_at.is_(None))
-        .values(used_at=now)
-    )
+    _void_password_tokens(session, user.id)
     token = secrets.token_urlsafe(32)
     session.add(
         StaffPasswordToken(
@@ -221,6 +238,74 @@ def list_users(session: Session, organisation_id: int) -> list[StaffUser]:
             .order_by(StaffUser.email)
         )
     )
+
+
+def page_users(
+    session: Session, organisation_id: int, page: PageRequest
+) -> tuple[list[StaffUser], int]:
+    """A page of an organisation's staff users, by e-mail, and how many there are."""
+    query = select(StaffUser).where(StaffUser.organisation_id == organisation_id)
+    return fetch(session, query, page, order_by=[StaffUser.email], id_column=StaffUser.id)
+
+
+def update_user(
+    session: Session,
+    organisation_id: int,
+    staff_user_id: int,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
+) -> StaffUser:
+    """Change a user's role or switch the account off or on. The organisation keeps at least
+    one active admin. Switching off signs the person out everywhere and voids unused
+    set-password links; a new role applies from the person's next request."""
+    user = get_user(session, organisation_id, staff_user_id)
+    if role is not None and role not in STAFF_ROLES:
+        raise BadRequest(f"unknown role {role!r}; use one of {', '.join(STAFF_ROLES)}")
+    stays_admin = (role or user.role) == "admin" and (user.active if active is None else active)
+    if user.role == "admin" and user.active and not stays_admin:
+        others = session.scalar(
+            select(func.count())
+            .select_from(StaffUser)
+            .where(
+                StaffUser.organisation_id == organisation_id,
+                StaffUser.role == "admin",
+                StaffUser.active.is_(True),
+                StaffUser.id != user.id,
+            )
+        )
+        if not others:
+            raise LastAdmin(
+                f"{user.email} is the organisation's only active admin; make someone else "
+                "admin first"
+            )
+    if role is not None:
+        user.role = role
+    if active is not None and active != user.active:
+        user.active = active
+        if not active:
+            revoke_user_sessions(session, user.id)
+            _void_password_tokens(session, user.id)
+    session.flush()
+    return user
+
+
+def sign_out_everywhere(session: Session, organisation_id: int, staff_user_id: int) -> None:
+    """Revoke every session of one of the organisation's users (a lost laptop)."""
+    user = get_user(session, organisation_id, staff_user_id)
+    revoke_user_sessions(session, user.id)
+
+
+def password_link_expiry(session: Session, token: str) -> datetime:
+    """When a set-password token stops working."""
+    expires_at = session.scalar(
+        select(StaffPasswordToken.expires_at).where(
+            StaffPasswordToken.token_hash == hash_token(token)
+        )
+    )
+    if expires_at is None:
+        raise NotFound("no such set-password link")
+    return _aware(expires_at)
 
 
 def get_user(session: Session, organisation_id: int, staff_user_id: int) -> StaffUser:
