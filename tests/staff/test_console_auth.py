@@ -32,6 +32,7 @@ from tests.staff.conftest import (
     serve_console,
 )
 from tests.staff.test_console_interventions import INTERVENTION_ROUTES
+from tests.staff.test_console_questionnaires import QUESTIONNAIRE_ROUTES
 from tests.staff.test_console_results import RESULTS_ROUTES
 from tests.staff.test_console_rounds import ROUND_ROUTES
 from tests.staff.test_console_settings import KEY_ROUTES
@@ -455,6 +456,7 @@ WALKED_CONSOLE_ROUTES = (
     | KEY_ROUTES
     | set(RESULTS_ROUTES)
     | set(INTERVENTION_ROUTES)
+    | set(QUESTIONNAIRE_ROUTES)
 )
 
 
