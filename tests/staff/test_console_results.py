@@ -233,7 +233,7 @@ def test_a_share_link_made_in_the_console_opens_the_board_page(
 ) -> None:
     client = signed_in(browser, world.org, "analyst")
     page = client.get(f"/console/results/{world.round_id}").text
-    assert "kan ännu inte återkallas" in page
+    assert "Delningslänkar" in page and "Inga delningslänkar har skapats" in page
     path = f"/console/results/{world.round_id}/share-links"
     made = client.post(
         path,
@@ -269,6 +269,69 @@ def test_a_share_link_made_in_the_console_opens_the_board_page(
     assert refused.status_code == 403 and "/reports/" not in refused.text
 
 
+def test_share_links_are_listed_and_revoked_after_a_confirmation(
+    browser: Callable[[], Browser], world: ResultsWorld, console_server: LiveServer
+) -> None:
+    client = signed_in(browser, world.org, "analyst")
+    round_page = f"/console/results/{world.round_id}"
+    token = csrf_of(client.get(round_page).text)
+    made = client.post(
+        f"{round_page}/share-links",
+        data={"csrf_token": token, "area_id": str(world.big), "language": "en", "days": "7"},
+    )
+    url = html.unescape(re.findall(r"<code>([^<]+)</code>", made.text)[0])
+    assert "återkalla den under Delningslänkar" in made.text
+    api_made = ok(world.api.post(f"/api/v1/rounds/{world.round_id}/share-links", json={}), 201)
+
+    page = client.get(round_page).text
+    links = section(page, "share-links-title")
+    assert "/reports/" not in links  # the URL is shown once, never listed
+    assert "Area0" in links and "Alla områden" in links and "English" in links
+    assert texts(links).count("Aktiv") == 2
+    listed = ok(world.api.get(f"/api/v1/rounds/{world.round_id}/share-links"))["items"]
+    console_made = next(link for link in listed if link["id"] != api_made["id"])
+    assert console_made["created_by_staff_user_id"] is not None
+    assert console_made["created_by_api_key_id"] is None
+    revoke = f"{round_page}/share-links/{console_made['id']}/revoke"
+    assert f'href="{revoke}"' in links
+
+    # A confirmation first: the GET changes nothing.
+    confirm = client.get(revoke)
+    assert confirm.status_code == 200 and "Återkalla delningslänken?" in confirm.text
+    assert 'class="danger"' in confirm.text and "Area0" in confirm.text
+    with httpx.Client(timeout=30) as anonymous:
+        assert anonymous.get(url).status_code == 200
+        forged = client.post(revoke, data={"csrf_token": "nope"})
+        assert forged.status_code == 403
+        assert anonymous.get(url).status_code == 200
+        viewer = signed_in(browser, world.org, "viewer")
+        viewer_page = viewer.get(round_page).text
+        assert "share-links-title" not in viewer_page
+        assert viewer.get(revoke).status_code == 403
+        assert viewer.post(revoke, data={"csrf_token": csrf_of(viewer_page)}).status_code == 403
+        assert anonymous.get(url).status_code == 200
+
+        done = client.post(revoke, data={"csrf_token": token}, follow_redirects=False)
+        assert done.status_code == 303
+        assert done.headers["location"].endswith(f"?revoked={console_made['id']}#share-links-title")
+        after = client.get(done.headers["location"].split("#")[0]).text
+        assert "Delningslänken är återkallad" in after
+        links = texts(section(after, "share-links-title"))
+        assert "Återkallad" in links and links.count("Aktiv") == 1
+        board = anonymous.get(url)
+        assert board.status_code == 404 and "återkallats" in board.text
+        api_path = httpx.URL(api_made["url"]).path
+        assert anonymous.get(f"{console_server.base_url}{api_path}").status_code == 200
+    statuses = {
+        link["id"]: link["status"]
+        for link in ok(world.api.get(f"/api/v1/rounds/{world.round_id}/share-links"))["items"]
+    }
+    assert statuses == {console_made["id"]: "revoked", api_made["id"]: "active"}
+    # Again: the confirmation says so, and a second POST changes nothing.
+    assert "Länken är redan återkallad" in client.get(revoke).text
+    assert client.post(revoke, data={"csrf_token": token}).status_code == 303
+
+
 RESULTS_ROUTES = (
     ("GET", "/console/results/{round_id}"),
     ("GET", "/console/results/{round_id}/areas/{area_id}"),
@@ -276,6 +339,8 @@ RESULTS_ROUTES = (
     ("GET", "/console/results/{round_id}/exports/codebook"),
     ("GET", "/console/results/{round_id}/exports/responses"),
     ("POST", "/console/results/{round_id}/share-links"),
+    ("GET", "/console/results/{round_id}/share-links/{share_link_id}/revoke"),
+    ("POST", "/console/results/{round_id}/share-links/{share_link_id}/revoke"),
 )
 
 
@@ -290,6 +355,10 @@ def test_another_organisations_round_and_area_are_like_missing_ones(
         client = signed_in(browser, world.org, "admin")
         token = csrf_of(client.get(f"/console/results/{world.round_id}").text)
         missing = 2_000_000_000
+        mine = ok(world.api.post(f"/api/v1/rounds/{world.round_id}/share-links", json={}), 201)
+        their_link = ok(
+            theirs.api.post(f"/api/v1/rounds/{theirs.round_id}/share-links", json={}), 201
+        )
         for method, template in RESULTS_ROUTES:
             probes = [
                 (theirs.round_id, world.big),  # their round
@@ -302,10 +371,19 @@ def test_another_organisations_round_and_area_are_like_missing_ones(
                     (world.round_id, missing),
                     (world.round_id, "abc"),
                 ]
+            if "{share_link_id}" in template:
+                probes = [
+                    (theirs.round_id, mine["id"]),  # their round, my link
+                    (missing, mine["id"]),
+                    ("abc", mine["id"]),
+                    (world.round_id, their_link["id"]),  # my round, their link
+                    (world.round_id, missing),
+                    (world.round_id, "abc"),
+                ]
             answers = [
                 client.request(
                     method,
-                    template.format(round_id=r, area_id=a),
+                    template.format(round_id=r, area_id=a, share_link_id=a),
                     data={"csrf_token": token, "area_id": str(theirs.big), "language": "sv"}
                     if method == "POST"
                     else None,
@@ -325,5 +403,8 @@ def test_another_organisations_round_and_area_are_like_missing_ones(
             data={"csrf_token": token, "area_id": str(theirs.big), "language": "sv", "days": "7"},
         )
         assert refused.status_code == 404 and "/reports/" not in refused.text
+        # Their link still opens; nobody here revoked it.
+        statuses = ok(theirs.api.get(f"/api/v1/rounds/{theirs.round_id}/share-links"))["items"]
+        assert [link["status"] for link in statuses] == ["active"]
     finally:
         theirs.api.close()

@@ -7,7 +7,10 @@ GET  /console/results/{id}/areas/{area_id}[?by=key]     an area: figures, distri
                                                         a breakdown by a background item
 GET  /console/results/{id}/exports/codebook|results     the API's export files (every role)
 GET  /console/results/{id}/exports/responses            (admin) responses, free text on request
+GET  /console/results/{id}/compare[?measure=...]         all areas side by side for one figure
 POST /console/results/{id}/share-links                  (analyst) a share link, shown once
+GET  /console/results/{id}/share-links/{link_id}/revoke (analyst) "revoke this link?"
+POST /console/results/{id}/share-links/{link_id}/revoke (analyst) revoke it; its page stops opening
 
 Every figure comes from the results service (suppression included), every chart and table row
 from the board's results page (reports/service.py), every file from exports/files.py and every
@@ -15,6 +18,7 @@ share link from the service the API's share-link route uses; this module only pi
 """
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -25,12 +29,18 @@ from sqlalchemy.orm import Session
 from survey_api.areas import service as areas_service
 from survey_api.config import Settings
 from survey_api.console.auth import AdminStaff, DefinerStaff, Fields, SessionDep, Staff, StaffPost
-from survey_api.console.rendering import ConsoleRoute, PageLanguage, page_language, render
+from survey_api.console.rendering import (
+    ConsoleRoute,
+    PageLanguage,
+    page_language,
+    redirect,
+    render,
+)
 from survey_api.exceptions import NotFound
 from survey_api.exports import files, formats
 from survey_api.exports.formats import ExportFormat
 from survey_api.ids import MAX_ID
-from survey_api.models import SurveyRound
+from survey_api.models import ShareLink, SurveyRound
 from survey_api.paging import MAX_LIMIT, PageRequest
 from survey_api.presentation import formatting
 from survey_api.questionnaires import service as questionnaires_service
@@ -43,6 +53,7 @@ from survey_api.results.schemas import AreaResults, RoundResults
 from survey_api.rounds import service as rounds_service
 from survey_api.rounds.schemas import SurveyRoundRead
 from survey_api.staff.service import StaffPrincipal
+from survey_api.timestamps import as_utc
 
 router = APIRouter(prefix="/results", route_class=ConsoleRoute)
 
@@ -187,6 +198,14 @@ def _round_page(
 ) -> Response:
     definition = _definition(session, survey_round)
     results = results_service.round_results(session, principal.organisation_id, survey_round.id)
+    may_share = principal.role in ("admin", "analyst")
+    names = {area.area_id: area.name for area in results.areas}
+    links = (
+        _share_link_rows(session, principal.organisation_id, survey_round.id, names)
+        if may_share
+        else []
+    )
+    revoked = request.query_params.get("revoked") if request.method == "GET" else None
     return render(
         request,
         "results/round.html",
@@ -206,7 +225,9 @@ def _round_page(
         ],
         pending=formatting.number(results.pending, lang.code),
         exports=_exports(survey_round.id, principal),
-        may_share=principal.role in ("admin", "analyst"),
+        may_share=may_share,
+        share_links=links,
+        revoked=next((link for link in links if str(link.id) == revoked), None),
         csrf_token=principal.csrf_token,
         share=share
         or {
@@ -432,6 +453,7 @@ def create_share_link(
         expires_in_days=body.expires_in_days,
         secret=settings.secret_key.get_secret_value(),
         public_base_url=settings.public_base_url,
+        created_by_staff_user_id=principal.staff_user_id,
     )
     area_name = (
         None
@@ -447,4 +469,94 @@ def create_share_link(
         expires_at=grant.expires_at,
         area_name=area_name,
         link_language=grant.language,
+    )
+
+
+@dataclass(frozen=True)
+class ShareLinkRow:
+    """A stored link as the round page lists it (never its URL, which was shown once)."""
+
+    id: int
+    area_name: str | None  # None: all areas
+    language: str
+    created: date
+    expires_at: str
+    status: str  # active, expired or revoked
+    revoked: date | None
+
+
+def _share_link_rows(
+    session: Session, organisation_id: int, round_id: int, names: dict[int, str]
+) -> list[ShareLinkRow]:
+    rows = []
+    for link in reports_service.round_share_links(session, organisation_id, round_id):
+        rows.append(
+            ShareLinkRow(
+                id=link.id,
+                area_name=None if link.area_id is None else names.get(link.area_id, "–"),
+                language=link.language,
+                created=as_utc(link.created_at).date(),
+                expires_at=as_utc(link.expires_at).strftime("%Y-%m-%d %H:%M"),
+                status=reports_service.share_link_status(link),
+                revoked=None if link.revoked_at is None else as_utc(link.revoked_at).date(),
+            )
+        )
+    return rows
+
+
+def _share_link(
+    session: Session, principal: StaffPrincipal, survey_round: SurveyRound, raw_id: str
+) -> tuple[ShareLink, str | None]:
+    link = reports_service.get_share_link(
+        session, principal.organisation_id, survey_round.id, _id(raw_id, "share link")
+    )
+    area_name = (
+        None
+        if link.area_id is None
+        else areas_service.get_area(session, principal.organisation_id, link.area_id).name
+    )
+    return link, area_name
+
+
+@router.get("/{round_id}/share-links/{share_link_id}/revoke")
+def revoke_share_link_page(
+    request: Request,
+    session: SessionDep,
+    principal: DefinerStaff,
+    round_id: str,
+    share_link_id: str,
+) -> Response:
+    """(analyst) Ask before revoking a share link."""
+    survey_round = _round(session, principal, round_id)
+    link, area_name = _share_link(session, principal, survey_round, share_link_id)
+    return render(
+        request,
+        "results/share_revoke.html",
+        lang=page_language(request),
+        round=survey_round,
+        link=link,
+        area_name=area_name,
+        expires_at=as_utc(link.expires_at).strftime("%Y-%m-%d %H:%M"),
+        csrf_token=principal.csrf_token,
+    )
+
+
+@router.post("/{round_id}/share-links/{share_link_id}/revoke")
+def revoke_share_link(
+    request: Request,
+    session: SessionDep,
+    allowed: DefinerStaff,
+    principal: StaffPost,
+    round_id: str,
+    share_link_id: str,
+    fields: Fields,
+) -> Response:
+    """(analyst) Revoke a share link (the API's service); its page answers 404 from now on."""
+    survey_round = _round(session, principal, round_id)
+    link = reports_service.revoke_share_link(
+        session, principal.organisation_id, survey_round.id, _id(share_link_id, "share link")
+    )
+    lang = page_language(request, fields.get("_lang"))
+    return redirect(
+        lang.url(f"/console/results/{survey_round.id}", revoked=str(link.id)) + "#share-links-title"
     )
