@@ -31,6 +31,7 @@ from tests.staff.conftest import (
     make_staff_org,
     serve_console,
 )
+from tests.staff.test_console_areas import AREA_ROUTES
 from tests.staff.test_console_interventions import INTERVENTION_ROUTES
 from tests.staff.test_console_questionnaires import QUESTIONNAIRE_ROUTES
 from tests.staff.test_console_results import RESULTS_ROUTES
@@ -457,6 +458,7 @@ WALKED_CONSOLE_ROUTES = (
     | set(RESULTS_ROUTES)
     | set(INTERVENTION_ROUTES)
     | set(QUESTIONNAIRE_ROUTES)
+    | set(AREA_ROUTES)
 )
 
 

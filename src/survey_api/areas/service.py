@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from survey_api.areas.schemas import (
@@ -116,9 +116,18 @@ def read_areas(session: Session, areas: Sequence[Area]) -> list[AreaRead]:
     return [to_read(a, by_area.get(a.id, [])) for a in areas]
 
 
-def list_areas(session: Session, organisation_id: int, page: PageRequest) -> AreaPage:
-    """A page of the organisation's areas, by code."""
+def list_areas(
+    session: Session, organisation_id: int, page: PageRequest, search: str | None = None
+) -> AreaPage:
+    """A page of the organisation's areas, by code; `search` keeps those whose code or name
+    contains it (ignoring case; on SQLite only ASCII letters fold)."""
     query = select(Area).where(Area.organisation_id == organisation_id)
+    wanted = (search or "").replace("\x00", "").strip()[:200]
+    if wanted:
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", wanted) + "%"
+        query = query.where(
+            or_(Area.code.ilike(pattern, escape="\\"), Area.name.ilike(pattern, escape="\\"))
+        )
     areas, total = fetch(session, query, page, order_by=[Area.code], id_column=Area.id)
     return AreaPage.of(read_areas(session, areas), total, page)
 

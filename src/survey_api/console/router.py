@@ -11,6 +11,7 @@ GET  /console/static/console.<hash>.css   the stylesheet
 GET  /console/settings, /console/keys ...  (admin) settings and API keys: console/settings.py
 GET  /console/interventions ...       interventions and their evaluation: console/interventions.py
 GET  /console/results ...                  results, downloads, share links: console/results.py
+GET  /console/areas ...                    areas, classifications, import: console/areas.py
 GET  /console/questionnaires ...           versions, comparability, preview: console/questionnaires.py
 
 Routers stay thin: every rule is in the staff, rounds and results services.
@@ -22,6 +23,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from survey_api.config import Settings
+from survey_api.console import areas as areas_area
 from survey_api.console import auth, overview, rendering, results, rounds
 from survey_api.console import interventions as interventions_area
 from survey_api.console import questionnaires as questionnaires_area
@@ -294,3 +296,4 @@ router.include_router(interventions_area.router)
 router.include_router(results.router)
 router.include_router(questionnaires_area.router)
 router.include_router(users_area.router)
+router.include_router(areas_area.router)
