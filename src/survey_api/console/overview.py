@@ -3,14 +3,19 @@
 Open rounds come from the rounds service (the API's GET /rounds?status=open); responses and
 response rates per area from the results service (GET /rounds/{id}/results): a suppressed area
 has no number there, and the page shows "fewer than N" for it, the same whatever its true count.
+Responses per day for the whole round come from reports/activity.py, suppressed day by day like
+a breakdown (see there), and are drawn by presentation/charts.sparkline.
 """
 
 from dataclasses import dataclass
 from datetime import date
 
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from survey_api.paging import MAX_LIMIT, PageRequest
+from survey_api.presentation import charts
+from survey_api.reports import activity
 from survey_api.results import service as results_service
 from survey_api.rounds import service as rounds_service
 
@@ -38,6 +43,17 @@ class OpenRound:
     pending: int  # code answers waiting to join a batch
     min_cell_size: int
     areas: list[AreaFigures]
+    days: list[activity.Day]  # responses per day, None where hidden
+
+    def sparkline(self, label: str) -> Markup:
+        """The days as an inline SVG with `label` as its accessible name."""
+        return Markup(charts.sparkline([d.responses for d in self.days], label=label))
+
+    @property
+    def peak(self) -> activity.Day | None:
+        """The day with the most responses among those shown (the latest of equals)."""
+        shown = [d for d in self.days if d.responses]
+        return max(reversed(shown), key=lambda d: d.responses or 0) if shown else None
 
 
 def open_rounds(session: Session, organisation_id: int) -> list[OpenRound]:
@@ -63,6 +79,7 @@ def open_rounds(session: Session, organisation_id: int) -> list[OpenRound]:
                 days_left=(survey_round.close_date - today).days,
                 pending=results.pending,
                 min_cell_size=results.min_cell_size,
+                days=activity.round_activity(session, organisation_id, survey_round.id).days,
                 areas=[
                     AreaFigures(
                         name=area.name,

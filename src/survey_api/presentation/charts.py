@@ -225,3 +225,38 @@ def trend_chart(
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def sparkline(
+    values: Sequence[int | None], *, label: str, height: int = 36, bar: int = 6, gap: int = 2
+) -> str:
+    """Small bars, one per day, scaled to the largest; None (a hidden count) is a short grey
+    tick that looks the same whatever the true count. `label` is the accessible name; the page
+    gives the figures in words and a table beside it, so the bars are never the only source."""
+    step = bar + gap
+    width = max(step * len(values) - gap, bar)
+    # Drawn at most 288 px wide, so it fits a 360 px phone; a long round's bars get narrower.
+    shown_width = min(width, 288)
+    top = max((v for v in values if v is not None), default=0) or 1
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{shown_width}" height="{height}" class="sparkline" role="img" '
+        f'aria-label="{escape(label)}" preserveAspectRatio="none">',
+        f'<line x1="0" x2="{width}" y1="{height - 0.5}" y2="{height - 0.5}" '
+        'stroke="#767676" stroke-width="1"/>',
+    ]
+    for i, value in enumerate(values):
+        x = i * step
+        if value is None:
+            out.append(
+                f'<rect x="{x}" y="{height - 4}" width="{bar}" height="3" '
+                f'fill="{NON_SUBSTANTIVE}"/>'
+            )
+        elif value > 0:
+            h = max(2.0, (height - 2) * value / top)
+            out.append(
+                f'<rect x="{x}" y="{height - 1 - h:.1f}" width="{bar}" height="{h:.1f}" '
+                'fill="#1b4f72"/>'
+            )
+    out.append("</svg>")
+    return "".join(out)
