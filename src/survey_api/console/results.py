@@ -7,7 +7,6 @@ GET  /console/results/{id}/areas/{area_id}[?by=key]     an area: figures, distri
                                                         a breakdown by a background item
 GET  /console/results/{id}/exports/codebook|results     the API's export files (every role)
 GET  /console/results/{id}/exports/responses            (admin) responses, free text on request
-GET  /console/results/{id}/compare[?measure=...]         all areas side by side for one figure
 POST /console/results/{id}/share-links                  (analyst) a share link, shown once
 GET  /console/results/{id}/share-links/{link_id}/revoke (analyst) "revoke this link?"
 POST /console/results/{id}/share-links/{link_id}/revoke (analyst) revoke it; its page stops opening
