@@ -58,6 +58,25 @@ def test_the_trend_break_reason_is_the_report_reason() -> None:
             assert same == (c.status == "keeps_trend")
 
 
+def test_an_indicator_moved_to_another_item_with_the_same_options_breaks() -> None:
+    old = version_1()
+    old["items"].append(_same_as_a("a2"))
+    new = version_1()
+    new["items"].append(_same_as_a("a2"))
+    new["indicators"][0]["item"] = "a2"  # the same options, another question
+    before, after = parse_definition(old), parse_definition(new)
+    (report,) = [c for c in comparability.compare(before, after) if c.key == "ind_a"]
+    assert report.status == "breaks"
+    assert comparability.break_reason(before, after, "indicator", "ind_a") == (
+        "not comparable with the previous round: indicator now counts item 'a2' instead of 'a'"
+    )
+
+
+def _same_as_a(key: str) -> dict[str, Any]:
+    (a,) = [item for item in version_1()["items"] if item["key"] == "a"]
+    return {**a, "key": key, "text": {"sv": "En annan fråga?", "en": "Another question?"}}
+
+
 def test_a_first_version_has_only_new_targets() -> None:
     statuses = {c.status for c in comparability.compare(None, parse_definition(version_1()))}
     assert statuses == {"new"}

@@ -77,8 +77,11 @@ def target_signature(
         return ("item", item_signature(definition.item(key)))
     if kind == "indicator":
         indicator = find_indicator(definition, key)
+        # Which item it counts is part of it: another question with the same options is
+        # another series.
         return (
             "indicator",
+            indicator.item,
             item_signature(definition.item(indicator.item)),
             tuple(sorted(set(indicator.codes))),
         )
