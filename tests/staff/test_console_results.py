@@ -332,8 +332,160 @@ def test_share_links_are_listed_and_revoked_after_a_confirmation(
     assert client.post(revoke, data={"csrf_token": token}).status_code == 303
 
 
+def make_compare_world(server: LiveServer, db: sessionmaker[Session]) -> ResultsWorld:
+    """Like make_results_world with a third area between the two: the big area (20 answers,
+    15 feel safe), a middle one (12, 4 feel safe) and a small one (3, not shown)."""
+    org = make_staff_org(db)
+    api = _api(server, db, org.id)
+    made = open_round(api, n_areas=3)
+    big, middle, small = made.area_ids
+    _upload(api, made.id, big, [SAFE] * 15 + [UNSAFE] * 5)
+    _upload(api, made.id, middle, [SAFE] * 4 + [UNSAFE] * 8)
+    _upload(api, made.id, small, [SAFE] * 3)
+    return ResultsWorld(org, api, made.id, big, small)
+
+
+def _compare_rows(page: str) -> list[tuple[int, str, list[str]]]:
+    """The comparison table's area rows: (area id, name, the cells' texts)."""
+    table = page[page.index('id="compare-caption"') :].split("</table>")[0]
+    body = table.split("<tbody>")[1].split("</tbody>")[0]
+    rows = re.findall(r'/areas/(\d+)">(.*?)</a></th>(.*?)</tr>', body, re.S)
+    return [
+        (
+            int(area),
+            name,
+            [texts(c).replace("*", "").strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", cells)],
+        )
+        for area, name, cells in rows
+    ]
+
+
+def _reference_row(page: str) -> list[str]:
+    table = page[page.index('id="compare-caption"') :].split("</table>")[0]
+    foot = table.split("<tfoot>")[1].split("</tfoot>")[0]
+    return [texts(c).replace("*", "").strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", foot)]
+
+
+def _expected(figure: dict[str, Any] | None, n: int | None, kind: str) -> list[str]:
+    """The cells the console should show for an API figure: value, interval, n."""
+    if figure is None:
+        return ["färre än 10"]
+    if kind == "share":
+        return [
+            formatting.percent(figure["p"], "sv"),
+            formatting.percent_range(figure["low"], figure["high"], "sv"),
+            formatting.number(n or 0, "sv"),
+        ]
+    value = figure["index"]
+    interval = (
+        "–"
+        if figure["low"] is None
+        else formatting.number_range(figure["low"], figure["high"], "sv")
+    )
+    return [formatting.number(value, "sv"), interval, formatting.number(n or 0, "sv")]
+
+
+@pytest.mark.parametrize(
+    ("target", "query", "kind"),
+    [
+        ("indicator:andel_otrygga_kvall", {"indicator": "andel_otrygga_kvall"}, "share"),
+        ("index:trygghetsindex", {"index": "trygghetsindex"}, "index"),
+        ("item:trivsel", {"item": "trivsel"}, "share"),
+    ],
+)
+def test_compare_page_shows_the_api_s_figures_sorted_with_the_organisation(
+    browser: Callable[[], Browser],
+    server: LiveServer,
+    db: sessionmaker[Session],
+    target: str,
+    query: dict[str, str],
+    kind: str,
+) -> None:
+    world = make_compare_world(server, db)
+    try:
+        client = signed_in(browser, world.org, "viewer")
+        round_page = client.get(f"/console/results/{world.round_id}").text
+        assert f'href="/console/results/{world.round_id}/compare"' in round_page
+        page = client.get(f"/console/results/{world.round_id}/compare", params={"target": target})
+        assert page.status_code == 200, page.text
+        assert 'class="intervals"' in page.text and "<script" not in page.text
+        api = ok(world.api.get(f"/api/v1/rounds/{world.round_id}/results", params=query))
+        (key,) = query.values()
+        section_name = {"indicator": "indicators", "index": "indices", "item": "items"}[
+            next(iter(query))
+        ]
+
+        def figure_of(cell: dict[str, Any]) -> dict[str, Any] | None:
+            if cell["suppressed"]:
+                return None
+            found: dict[str, Any] = cell.get("share") or cell.get("favourable") or cell["index"]
+            return found
+
+        expected = {}
+        for area in api["areas"]:
+            cell = next(c for c in area[section_name] if c["key"] == key)
+            expected[area["area_id"]] = _expected(figure_of(cell), cell["n"], kind)
+        rows = _compare_rows(page.text)
+        assert {area for area, _name, _cells in rows} == set(expected)
+        for area, _name, cells in rows:
+            assert cells == expected[area], (area, cells, expected[area])
+        # Sorted by the figure, highest first; the suppressed area last, with no number at all.
+        assert rows[-1][0] == world.small and rows[-1][2] == ["färre än 10"]
+        shown = [
+            next(c for c in a[section_name] if c["key"] == key)
+            for a in sorted(api["areas"], key=lambda a: [r[0] for r in rows].index(a["area_id"]))
+        ][:2]
+        values = [figure_of(c) for c in shown]
+        estimates = [v.get("p", v.get("index")) for v in values if v is not None]
+        assert len(estimates) == 2 and estimates == sorted(estimates, reverse=True)
+        small_row = page.text.split(f'/areas/{world.small}"')[1].split("</th>")[1].split("</tr>")[0]
+        assert not re.search(r"\d", texts(small_row).replace("10", ""))
+        # The organisation as the reference row, and the pooled figure in the chart's line.
+        organisation = next(p for p in api["pooled"] if p["kind"] == "organisation")
+        pooled = next(c for c in organisation[section_name] if c["key"] == key)
+        reference = _reference_row(page.text)
+        assert reference == _expected(figure_of(pooled), pooled["n"], kind)
+        assert "Alla områden (jämförelse)" in page.text
+        english = client.get(
+            f"/console/results/{world.round_id}/compare", params={"target": target, "lang": "en"}
+        )
+        assert english.status_code == 200 and "All areas (reference)" in english.text
+    finally:
+        world.api.close()
+
+
+def test_compare_page_refuses_an_unknown_target_and_defaults_to_the_first(
+    browser: Callable[[], Browser], world: ResultsWorld
+) -> None:
+    client = signed_in(browser, world.org, "viewer")
+    path = f"/console/results/{world.round_id}/compare"
+    first = client.get(path)
+    assert first.status_code == 200
+    assert re.search(r'<option value="indicator:[a-z_]+" selected>', first.text)
+    assert 'id="compare-caption"' in first.text
+    for bad in (
+        "indicator:nope",
+        "nonsense",
+        "",
+        "item:fritext_plats",  # free text has no figure
+        "item:aldersgrupp",  # a background question is for breakdowns
+        "index:andel_otrygga_kvall",  # an indicator's key as an index
+        "indicator:" + "x" * 5000,
+        "indicator:\x00",
+    ):
+        refused = client.get(path, params={"target": bad})
+        assert refused.status_code == 400, bad
+        assert "text/html" in refused.headers["content-type"]
+        assert "Enkäten för den här mätomgången har inget sådant" in refused.text
+        assert 'aria-invalid="true"' in refused.text
+        assert 'id="compare-caption"' not in refused.text and "%" not in texts(
+            refused.text.split("<main")[1]
+        )
+
+
 RESULTS_ROUTES = (
     ("GET", "/console/results/{round_id}"),
+    ("GET", "/console/results/{round_id}/compare"),
     ("GET", "/console/results/{round_id}/areas/{area_id}"),
     ("GET", "/console/results/{round_id}/exports/results"),
     ("GET", "/console/results/{round_id}/exports/codebook"),

@@ -260,3 +260,110 @@ def sparkline(
             )
     out.append("</svg>")
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class IntervalRow:
+    """One row of an interval chart: a figure on the chart's scale with its 95 % interval, or
+    None when suppressed (then the row shows `suppressed_text` and no mark at all)."""
+
+    label: str
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+
+
+def interval_chart(
+    rows: Sequence[IntervalRow],
+    *,
+    title: str,
+    language: str,
+    unit: Literal["percent", "index", "mean"] = "percent",
+    top: float = 100.0,
+    reference: IntervalRow | None = None,
+    suppressed_text: str = "–",
+    row_height: int = 46,
+    font_size: int = 14,
+) -> str:
+    """Rows of a figure as a dot on its 95 % interval, on one scale from 0 to `top` (100 for
+    shares in percent and indices), with an optional reference (say the organisation's total)
+    drawn as a dashed vertical line. Like the stacked bar it has no viewBox: positions are
+    percentages of its width and text is in CSS pixels, so it stretches from a phone to a
+    desktop and its text keeps its size. Each row writes its label and figure as text above its
+    mark; a suppressed row writes only `suppressed_text`, whatever its true n."""
+
+    def pct(value: float) -> float:
+        # 2–98 % of the width, so that a dot at either end is drawn whole.
+        return 2 + 96 * max(0.0, min(top, value)) / top if top > 0 else 2.0
+
+    def text_of(value: float) -> str:
+        if unit == "percent":
+            return formatting.percent(value / 100, language)
+        if unit == "mean":
+            return formatting.number(value, language, decimals=1)
+        return formatting.number(value, language)
+
+    header = font_size + 12
+    axis = font_size + 14
+    height = header + row_height * len(rows) + axis
+    described = "; ".join(
+        f"{r.label} {suppressed_text if r.value is None else text_of(r.value)}" for r in rows
+    )
+    if reference is not None and reference.value is not None:
+        described = f"{reference.label} {text_of(reference.value)}; {described}"
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="{height}" '
+        f'class="intervals" role="img" aria-label="{escape(title)}: {escape(described)}" '
+        f'font-size="{font_size}">'
+    ]
+    # The narrowest width the chart is drawn at (a 360 px phone less the page's margins): labels
+    # are shortened to fit it beside their figure, with the whole label in a tooltip.
+    narrowest = 300
+    for i, row in enumerate(rows):
+        y = header + row_height * i
+        figure = suppressed_text if row.value is None else text_of(row.value)
+        room = narrowest - len(figure) * font_size * CHAR_WIDTH - 12
+        weight = "" if row.value is None else ' font-weight="600"'
+        out.append(
+            f'<text x="0" y="{y + font_size + 2}" fill="{TEXT}"><title>{escape(row.label)}'
+            f"</title>{escape(_fit(row.label, room, font_size))}</text>"
+            f'<text x="100%" y="{y + font_size + 2}" text-anchor="end" '
+            f'fill="{MUTED if row.value is None else TEXT}"{weight}>{escape(figure)}</text>'
+        )
+        track = y + font_size + 14
+        out.append(
+            f'<line x1="2%" x2="98%" y1="{track}" y2="{track}" stroke="#dddddd" stroke-width="1"/>'
+        )
+        if row.value is None:
+            continue
+        if row.low is not None and row.high is not None:
+            out.append(
+                f'<line x1="{pct(row.low):.2f}%" x2="{pct(row.high):.2f}%" y1="{track}" '
+                f'y2="{track}" stroke="#2171b5" stroke-width="6" stroke-linecap="butt"/>'
+            )
+        out.append(
+            f'<circle cx="{pct(row.value):.2f}%" cy="{track}" r="6" fill="#08306b" '
+            'stroke="#ffffff" stroke-width="1.5"/>'
+        )
+    if reference is not None and reference.value is not None:
+        x = pct(reference.value)
+        anchor = "start" if x < 50 else "end"
+        shift = "4" if x < 50 else "-4"
+        out.append(
+            f'<line x1="{x:.2f}%" x2="{x:.2f}%" y1="{header - 4}" '
+            f'y2="{header + row_height * len(rows)}" stroke="#7b241c" stroke-width="1.5" '
+            'stroke-dasharray="5 3"/>'
+            f'<text x="{x:.2f}%" dx="{shift}" y="{font_size}" text-anchor="{anchor}" '
+            f'fill="#7b241c">{escape(reference.label)} {escape(text_of(reference.value))}'
+            "</text>"
+        )
+    base = header + row_height * len(rows) + 4
+    for tick, anchor in ((0.0, "start"), (top / 2, "middle"), (top, "end")):
+        out.append(
+            f'<line x1="{pct(tick):.2f}%" x2="{pct(tick):.2f}%" y1="{base - 4}" y2="{base + 2}" '
+            f'stroke="#767676" stroke-width="1"/>'
+            f'<text x="{pct(tick):.2f}%" y="{base + font_size + 4}" text-anchor="{anchor}" '
+            f'fill="{MUTED}">{escape(text_of(tick))}</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)
