@@ -6,6 +6,7 @@ exactly as absent as a missing one."""
 
 import base64
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -290,8 +291,15 @@ def test_a_confirmation_imports_only_the_previewed_file(
     client = signed_in(browser, staff_org)
     preview = upload(client, import_csv_text(["a1,A,1480,10,,,"]))
     fields = confirm_fields(preview.text)
-    other = base64.b64encode(import_csv_text(["evil,Ond,1480,10,,,"])).decode()
-    for forged in ({"file_data": other}, {"signature": "0" * 64}, {"file_data": "!!"}):
+    other = base64.b64encode(zlib.compress(import_csv_text(["evil,Ond,1480,10,,,"]))).decode()
+    bomb = base64.b64encode(zlib.compress(b"a" * 20_000_000)).decode()
+    for forged in (
+        {"file_data": other},
+        {"signature": "0" * 64},
+        {"file_data": "!!"},
+        {"file_data": bomb},
+        {"file_data": fields["file_data"][:-8]},
+    ):
         answer = client.post("/console/areas/import/confirm", data=fields | forged)
         assert answer.status_code == 400 and "inte filen du förhandsgranskade" in answer.text
     # Another session's signature does not carry over either.
@@ -300,6 +308,18 @@ def test_a_confirmation_imports_only_the_previewed_file(
     stolen = second.post("/console/areas/import/confirm", data=fields | {"csrf_token": token})
     assert stolen.status_code == 400
     assert stored(api) == []
+
+
+def test_a_file_of_5000_rows_is_previewed_and_imported(
+    browser: Callable[[], Browser], staff_org: StaffOrg, api: httpx.Client
+) -> None:
+    client = signed_in(browser, staff_org)
+    data = import_csv_text([f"a{n:04d},Område {n},1480,{n},2025,1," for n in range(5000)])
+    preview = upload(client, data)
+    assert preview.status_code == 200 and "5" + NBSP + "000" in preview.text
+    done = client.post("/console/areas/import/confirm", data=confirm_fields(preview.text))
+    assert done.status_code == 200
+    assert ok(api.get("/api/v1/areas", params={"limit": 1}))["total"] == 5000
 
 
 def test_row_errors_and_bad_files(

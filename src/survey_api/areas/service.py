@@ -278,24 +278,19 @@ def _validate_rows(
     return parsed, errors
 
 
-def _changes(session: Session, area: Area | None, data: AreaCreate) -> list[AreaFieldChange]:
+def _changes(
+    area: Area | None, stored: Sequence[AreaClassification], data: AreaCreate
+) -> list[AreaFieldChange]:
     """What importing ``data`` changes: every given field of a new area, or the fields and
-    the classification year that differ from the stored area."""
+    the classification year that differ from the stored area and its classifications."""
     changes: list[AreaFieldChange] = []
     for attr, value in data.model_dump(exclude={"classifications", "code"}).items():
         old = getattr(area, attr) if area is not None else None
         if old != value:
             changes.append(AreaFieldChange(field=attr, old=old, new=value))
-    stored: dict[int, AreaClassification] = {}
-    if area is not None and data.classifications:
-        stored = {
-            c.year: c
-            for c in session.scalars(
-                select(AreaClassification).where(AreaClassification.area_id == area.id)
-            )
-        }
+    by_year = {c.year: c for c in stored}
     for c in data.classifications:
-        row = stored.get(c.year)
+        row = by_year.get(c.year)
         if row is None:
             changes.append(AreaFieldChange(field="year", year=c.year, old=None, new=c.year))
         for attr in ("area_type", "police_classification"):
@@ -311,16 +306,19 @@ def _plan(
     session: Session, organisation_id: int, rows: Sequence[tuple[int, dict[str, str]]]
 ) -> tuple[list[tuple[AreaImportRow, AreaCreate, Area | None]], list[dict[str, Any]]]:
     """The one rule of an import, shared by the preview and the import itself: per valid row
-    its outcome (create, update with the changed fields, unchanged), and the row errors."""
+    its outcome (create, update with the changed fields, unchanged), and the row errors.
+    Two queries whatever the file's length: the organisation's areas and their classifications."""
     parsed, errors = _validate_rows(rows)
     existing = {
         a.code: a
         for a in session.scalars(select(Area).where(Area.organisation_id == organisation_id))
     }
+    wanted = [existing[d.code].id for _line, d in parsed if d.code in existing]
+    stored = classifications_of(session, wanted)
     plan: list[tuple[AreaImportRow, AreaCreate, Area | None]] = []
     for line, data in parsed:
         area = existing.get(data.code)
-        changes = _changes(session, area, data)
+        changes = _changes(area, stored.get(area.id, []) if area is not None else [], data)
         outcome: ImportOutcome = "create" if area is None else "update" if changes else "unchanged"
         row = AreaImportRow(
             line=line,
@@ -376,16 +374,40 @@ def import_rows(
             f"nothing was imported. {first}{more}",
             errors=errors,
         )
+    # New areas in one flush (the plan found their codes free); classifications likewise.
+    fresh = {
+        row.line: Area(
+            organisation_id=organisation_id, **data.model_dump(exclude={"classifications"})
+        )
+        for row, data, area in plan
+        if area is None
+    }
+    session.add_all(fresh.values())
+    session.flush()
+    stored = classifications_of(
+        session,
+        [area.id for row, _data, area in plan if area is not None and row.outcome == "update"],
+    )
     touched: list[Area] = []
     done: list[tuple[AreaImportRow, AreaCreate, Area | None]] = []
     for row, data, area in plan:
         if area is None:
-            area = create_area(session, organisation_id, data)
+            area = fresh[row.line]
             row = row.model_copy(update={"area_id": area.id})
+            session.add_all(
+                AreaClassification(area_id=area.id, **c.model_dump()) for c in data.classifications
+            )
         elif row.outcome == "update":
             for attr, value in data.model_dump(exclude={"classifications", "code"}).items():
                 setattr(area, attr, value)
-            upsert_classifications(session, area.id, data.classifications)
+            by_year = {c.year: c for c in stored.get(area.id, [])}
+            for c in data.classifications:
+                existing_row = by_year.get(c.year)
+                if existing_row is None:
+                    session.add(AreaClassification(area_id=area.id, **c.model_dump()))
+                else:
+                    existing_row.area_type = c.area_type
+                    existing_row.police_classification = c.police_classification
         touched.append(area)
         done.append((row, data, area))
     session.flush()

@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import zlib
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -263,6 +264,29 @@ def _signature(request: Request, principal: StaffPrincipal, body: bytes) -> str:
     return hmac.new(_secret(request), message, hashlib.sha256).hexdigest()
 
 
+def _max_bytes(request: Request) -> int:
+    settings: Settings = request.app.state.settings
+    return settings.max_body_bytes
+
+
+def _pack(body: bytes) -> str:
+    """The previewed file for the confirmation form: compressed (CSV shrinks several times, so
+    a file near the upload limit still fits in the confirmation's body), then base64."""
+    return base64.b64encode(zlib.compress(body, 6)).decode()
+
+
+def _unpack(data: str, limit: int) -> bytes:
+    """The file back from the confirmation form, or b"" if it is not one we packed; never more
+    than `limit` bytes whatever was posted (the HMAC is checked on the result)."""
+    try:
+        packed = base64.b64decode(data, validate=True)
+        inflate = zlib.decompressobj()
+        body = inflate.decompress(packed, limit + 1)
+    except (binascii.Error, ValueError, zlib.error):
+        return b""
+    return body if len(body) <= limit and inflate.eof else b""
+
+
 def _plan_digest(result: AreaImportResult) -> str:
     """What the preview showed, row by row, as one value to compare at the confirmation."""
     rows = [r.model_dump(mode="json", exclude={"area_id"}) for r in result.rows]
@@ -307,7 +331,7 @@ def _preview_page(
         csrf_token=principal.csrf_token,
         result=result,
         filename=filename,
-        file_data=base64.b64encode(body).decode() if not result.errors else "",
+        file_data=_pack(body) if not result.errors else "",
         signature=_signature(request, principal, body),
         plan=_plan_digest(result),
         changed=changed,
@@ -365,10 +389,7 @@ def confirm_import(
 ) -> Response:
     """(analyst) Import the previewed file, if it is that file and its plan is unchanged."""
     lang = page_language(request, fields.get("_lang"))
-    try:
-        body = base64.b64decode(fields.get("file_data", ""), validate=True)
-    except (binascii.Error, ValueError):
-        body = b""
+    body = _unpack(fields.get("file_data", ""), _max_bytes(request))
     expected = _signature(request, principal, body)
     if not body or not hmac.compare_digest(expected, fields.get("signature", "")):
         return _import_page(request, principal, lang=lang, status=400, problem="not_previewed")
