@@ -79,7 +79,7 @@ def test_the_csv_import_can_be_sent_as_a_form(doc: dict[str, Any]) -> None:
     assert form["properties"]["file"] == {
         "type": "string",
         "format": "binary",
-        "description": "The CSV file.",
+        "description": "The CSV or XLSX file.",
     }
 
 
