@@ -350,20 +350,23 @@ def _compare_rows(page: str) -> list[tuple[int, str, list[str]]]:
     table = page[page.index('id="compare-caption"') :].split("</table>")[0]
     body = table.split("<tbody>")[1].split("</tbody>")[0]
     rows = re.findall(r'/areas/(\d+)">(.*?)</a></th>(.*?)</tr>', body, re.S)
-    return [
-        (
-            int(area),
-            name,
-            [texts(c).replace("*", "").strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", cells)],
-        )
-        for area, name, cells in rows
-    ]
+    return [(int(area), name, _figure_cells(cells)) for area, name, cells in rows]
+
+
+def _figure_cells(row: str) -> list[str]:
+    """A row's value, interval and n as shown (the interval sits under the value), or the
+    suppressed cell's text alone."""
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    if len(cells) == 1:
+        return [texts(cells[0]).strip()]
+    value = re.findall(r'<span class="value">(.*?)</span>', cells[0])[0]
+    interval = re.findall(r'<span class="base interval">(.*?)</span>', cells[0])[0]
+    return [value, interval, texts(cells[1]).strip()]
 
 
 def _reference_row(page: str) -> list[str]:
     table = page[page.index('id="compare-caption"') :].split("</table>")[0]
-    foot = table.split("<tfoot>")[1].split("</tfoot>")[0]
-    return [texts(c).replace("*", "").strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", foot)]
+    return _figure_cells(table.split("<tfoot>")[1].split("</tfoot>")[0])
 
 
 def _expected(figure: dict[str, Any] | None, n: int | None, kind: str) -> list[str]:
