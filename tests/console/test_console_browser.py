@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from survey_api.models import Response, SurveyRound
 from survey_api.organisations import service as organisations_service
 from survey_api.staff import service as staff_service
 from tests.api.support import today as swedish_today
@@ -158,3 +160,62 @@ def test_logging_in_by_keyboard_alone_with_a_visible_focus(
         page.keyboard.press("Enter")
         page.wait_for_url("**/console/")
         assert page.locator("h1").inner_text() == "Översikt"
+
+
+def test_overview_sparkline_with_figures_per_day_is_styled_and_accessible(
+    chromium: Any,
+    axe: Any,
+    console_server: LiveServer,
+    coordinator: Coordinator,
+    org: Org,
+    db: sessionmaker[Session],
+) -> None:
+    # The coordinator's 426 answers all came today; move 100 to five days ago and 150 to three
+    # days ago. The empty days are hidden, and since they add up to 0 the smallest shown day
+    # (100) is hidden too: three days ago (150) and today (176) show figures.
+    today = swedish_today()
+    with db() as session:
+        ids = list(
+            session.scalars(
+                select(Response.id)
+                .join(SurveyRound, SurveyRound.id == Response.survey_round_id)
+                .where(SurveyRound.organisation_id == org.id)
+                .order_by(Response.id)
+            )
+        )
+        assert len(ids) == 426
+        for chosen, day in (
+            (ids[:100], today - timedelta(days=5)),
+            (ids[100:250], today - timedelta(days=3)),
+        ):
+            session.execute(
+                update(Response).where(Response.id.in_(chosen)).values(submitted_date=day)
+            )
+        session.commit()
+    with watched_page(chromium, base_url=console_server.base_url, locale="sv-SE") as page:
+        log_in(page, coordinator.email)
+        section = page.locator("section.round")
+        spark = section.locator("svg.sparkline")
+        assert spark.count() == 1
+        assert spark.get_attribute("role") == "img" and spark.get_attribute("aria-label")
+        bars = spark.locator("rect[fill='#1b4f72']")
+        assert bars.count() == 2
+        assert "Flest på en dag: 176 svar" in section.inner_text()
+        section.locator("details summary").click()
+        days = {
+            row.locator("time").get_attribute("datetime"): row.locator("td").inner_text()
+            for row in section.locator("details tbody tr").all()
+        }
+        assert days[(today - timedelta(days=3)).isoformat()] == "150"
+        assert days[today.isoformat()] == "176"
+        assert days[(today - timedelta(days=5)).isoformat()] == "färre än 10"
+        assert {v for v in days.values() if v not in ("150", "176")} == {"färre än 10"}
+        check_at_both_widths(page, axe, "overview with a sparkline, table open (sv)")
+        response = page.goto("/console/?lang=en")
+        assert response is not None and response.status == 200
+        assert "script-src" not in response.headers["content-security-policy"]
+        section = page.locator("section.round")
+        assert "Most in one day: 176 responses" in section.inner_text()
+        section.locator("details summary").click()
+        assert "fewer than 10" in section.locator("details table").inner_text()
+        check_at_both_widths(page, axe, "overview with a sparkline, table open (en)")
