@@ -114,7 +114,9 @@ def test_expired_links_are_listed_as_expired(
 
 
 def test_roles_and_other_organisations(
-    org: Org, make_org, anonymous: httpx.Client  # type: ignore[no-untyped-def]
+    org: Org,
+    make_org,
+    anonymous: httpx.Client,  # type: ignore[no-untyped-def]
 ) -> None:
     round_id, _ = _round_with_answers(org)
     base = f"/api/v1/rounds/{round_id}/share-links"

@@ -5,16 +5,16 @@ GET  /console/login, POST            sign in (a new session every time)
 POST /console/logout                 sign out (the session is revoked)
 GET  /console/set-password/{token}, POST   choose a password through a one-time link
 GET  /console/password, POST         change one's password (needs the current one)
-GET  /console/users ...              (admin) staff users: console/users.py
-GET  /console/tillganglighet         the accessibility statement (public)
+GET  /console/users ...          (admin) staff users: console/users.py
+GET  /console/tillganglighet     the accessibility statement (public)
 GET  /console/static/console.<hash>.css   the stylesheet
-GET  /console/settings, /console/keys ...  (admin) settings and API keys: console/settings.py
-GET  /console/interventions ...       interventions and their evaluation: console/interventions.py
-GET  /console/results ...                  results, downloads, share links: console/results.py
-GET  /console/areas ...                    areas, classifications, import: console/areas.py
-GET  /console/questionnaires ...           versions, comparability, preview: console/questionnaires.py
+GET  /console/settings, /keys    (admin) settings and API keys: console/settings.py
+GET  /console/interventions ...  interventions and their evaluation: console/interventions.py
+GET  /console/results ...        results, comparison, downloads, share links: console/results.py
+GET  /console/areas ...          areas, classifications, import: console/areas.py
+GET  /console/questionnaires ... versions, comparability, preview: console/questionnaires.py
 
-Routers stay thin: every rule is in the staff, rounds and results services.
+Routers stay thin: every rule is in the domain services the API uses.
 """
 
 import re
