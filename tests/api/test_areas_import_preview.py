@@ -273,3 +273,27 @@ def test_huge_cells_and_nul_are_row_errors(org: Org, db: sessionmaker[Session]) 
     preview = ok(send(org, text, dry_run=True))
     assert error_locs(preview) == [["row", 2, "name"]] and "NUL" in preview["errors"][0]["msg"]
     assert area_count(db, org.id) == 0
+
+
+def test_a_column_the_file_leaves_out_keeps_the_stored_value(org: Org) -> None:
+    full = ["code", "name", "municipality_code", "deso_code", "deso_version", "households"]
+    ok(
+        send(
+            org,
+            csv_of([["hj", "Hjällbo", "1480", "1480C1010", "2025", "2300"]], full),
+            dry_run=False,
+        )
+    )
+    names_only = csv_of([["hj", "Hjällbo centrum", "1480"]], ["code", "name", "municipality_code"])
+    (row,) = ok(send(org, names_only, dry_run=True))["rows"]
+    assert [c["field"] for c in row["changes"]] == ["name"]
+    (area,) = ok(send(org, names_only, dry_run=False))["areas"]
+    assert area["name"] == "Hjällbo centrum"
+    assert (area["deso_code"], area["deso_version"], area["households"]) == (
+        "1480C1010",
+        "2025",
+        2300,
+    )
+    blank = csv_of([["hj", "Hjällbo centrum", "1480", ""]], [*full[:3], "households"])
+    (cleared,) = ok(send(org, blank, dry_run=False))["areas"]
+    assert cleared["households"] is None and cleared["deso_code"] == "1480C1010"

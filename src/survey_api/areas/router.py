@@ -130,8 +130,9 @@ def import_areas(
     part of a multipart/form-data form; the kind is told from the file's content. Columns:
     code, name, municipality_code, deso_code, deso_version, regso_code, regso_version,
     households, year, area_type, police_classification. A row whose code is stored updates
-    that area: every column's value replaces the stored one (a blank cell or a missing column
-    clears an optional field) and the year's classification is added or replaced. One bad row
+    that area: each column in the file replaces the stored value (a blank cell clears an
+    optional field; a column the file leaves out keeps what is stored) and the year's
+    classification is added or replaced. One bad row
     rejects the whole file (422; `errors` lists each bad field by line number). With
     `dry_run=true` nothing is stored: the answer (200) lists per row what would happen and,
     in `errors`, every bad field; the import itself then does exactly what `rows` says."""

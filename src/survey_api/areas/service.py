@@ -284,7 +284,7 @@ def _changes(
     """What importing ``data`` changes: every given field of a new area, or the fields and
     the classification year that differ from the stored area and its classifications."""
     changes: list[AreaFieldChange] = []
-    for attr, value in data.model_dump(exclude={"classifications", "code"}).items():
+    for attr, value in _given_fields(data).items():
         old = getattr(area, attr) if area is not None else None
         if old != value:
             changes.append(AreaFieldChange(field=attr, old=old, new=value))
@@ -300,6 +300,12 @@ def _changes(
                     AreaFieldChange(field=attr, year=c.year, old=old, new=getattr(c, attr))
                 )
     return changes
+
+
+def _given_fields(data: AreaCreate) -> dict[str, Any]:
+    """The area's fields the file has a column for (an empty cell clears one); a column the
+    file leaves out keeps what is stored, so a file of names alone does not wipe DeSO codes."""
+    return data.model_dump(include=data.model_fields_set - {"classifications", "code"})
 
 
 def _plan(
@@ -398,7 +404,7 @@ def import_rows(
                 AreaClassification(area_id=area.id, **c.model_dump()) for c in data.classifications
             )
         elif row.outcome == "update":
-            for attr, value in data.model_dump(exclude={"classifications", "code"}).items():
+            for attr, value in _given_fields(data).items():
                 setattr(area, attr, value)
             by_year = {c.year: c for c in stored.get(area.id, [])}
             for c in data.classifications:
