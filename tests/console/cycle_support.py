@@ -118,8 +118,9 @@ def tenant_page(chromium: Any, base_url: str, errors: list[str]) -> Iterator[Any
         context.close()
 
 
-def screenshot(page: Any, name: str) -> None:
-    """With SURVEY_API_SCREENSHOTS=docs, the page at 1280 px into docs/console-<name>.png."""
+def screenshot(page: Any, name: str, *, height: int | None = None) -> None:
+    """With SURVEY_API_SCREENSHOTS=docs, the page at 1280 px into docs/console-<name>.png
+    (the whole page, or its top `height` px)."""
     target = os.environ.get(SCREENSHOTS_ENV)
     if not target:
         return
@@ -127,7 +128,8 @@ def screenshot(page: Any, name: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size
     page.set_viewport_size(DESKTOP)
-    page.screenshot(path=str(folder / f"console-{name}.png"), full_page=True)
+    clip = None if height is None else {"x": 0, "y": 0, "width": DESKTOP["width"], "height": height}
+    page.screenshot(path=str(folder / f"console-{name}.png"), full_page=True, clip=clip)
     page.set_viewport_size(size)
 
 
