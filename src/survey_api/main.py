@@ -136,9 +136,14 @@ class BodySizeLimit:
         if exceeded and not response_started:
             await self._reject(scope, receive, send, too_large)
 
-    @staticmethod
-    async def _reject(scope: Scope, receive: Receive, send: Send, error: SurveyError) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, error: SurveyError) -> None:
         request = Request(scope, receive)
+        if request.url.path.startswith("/console/"):
+            # People upload files there: a page in their language, not problem+json.
+            from survey_api.console.rendering import too_large_page
+
+            await too_large_page(request, self.max_bytes)(scope, receive, send)
+            return
         await problem_response(error, request)(scope, receive, send)
 
 

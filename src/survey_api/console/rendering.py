@@ -166,5 +166,14 @@ def _to_login(request: Request) -> Response:
     return redirect(lang.url("/console/login", **query))
 
 
-def _problem(request: Request, status: int, kind: str) -> HTMLResponse:
-    return render(request, "problem.html", lang=page_language(request), status=status, kind=kind)
+def _problem(request: Request, status: int, kind: str, **context: Any) -> HTMLResponse:
+    return render(
+        request, "problem.html", lang=page_language(request), status=status, kind=kind, **context
+    )
+
+
+def too_large_page(request: Request, limit: int) -> HTMLResponse:
+    """The page for a console form or upload over the body limit (the API answers JSON)."""
+    lang = page_language(request)
+    size = formatting.number(limit / 1_000_000, lang.code, decimals=1)
+    return _problem(request, 413, "too_large", limit_mb=size)
