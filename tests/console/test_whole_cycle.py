@@ -92,6 +92,15 @@ def test_the_whole_cycle_as_a_coordinator(chromium: Any, demo: DemoConsole, tmp_
     tenant_errors: list[str] = []
     year = today().year
     with watched_page(chromium, base_url=demo.base_url, locale="sv-SE") as page:
+        # watched_page listens to its own page; the letters open in a second tab of the context.
+        page.context.on(
+            "console",
+            lambda m: (
+                tenant_errors.append(f"{m.page.url}: {m.text}")
+                if m.type == "error" and m.page is not page
+                else None
+            ),
+        )
         # 1. Log in as the README's quick start says: admin@demo.example, the printed password.
         page.goto("/console/login")
         page.get_by_label("E-postadress").fill(demo.admin_email)
