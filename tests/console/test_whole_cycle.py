@@ -1,11 +1,12 @@
 """The whole cycle a coordinator goes through in the console, in Chromium on the demo (issue 9):
 log in as the README says, import 20 areas from a CSV, create a round on the standard
 questionnaire, issue codes and open their letters, let tenants answer 12 times through the real
-tenant form (2 with the letters' codes, 10 through the poster's area link) while the overview
-counts them ("färre än 10" until there are 10), close the round, read its results and a
-breakdown, register an intervention and open its evaluation on the demo's history, create a
-share link and open it, create an API key and revoke it (the API then answers 401); and as an
-analyst the admin-only pages answer 403. Every page is checked for CSP violations and the
+tenant form (2 in one area with the letters' codes, waiting for a batch; 10 in another through
+the poster's area link) while the overview counts them ("färre än 10" until there are 10),
+close the round (the waiting answers are counted), read its results and a breakdown, register
+an intervention and open its evaluation on the demo's history, create a share link, open it and
+revoke it (its page then says so), create an API key and revoke it (the API then answers 401);
+and as an analyst the admin-only pages answer 403. Every page is checked for CSP violations and the
 browser console for errors.
 
 Runs once, on its own SQLite file with the demo (the console browser tests run on the SQLite
