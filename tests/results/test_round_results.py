@@ -508,3 +508,28 @@ def test_payload_conforms_to_the_published_schema(org: Org) -> None:
     for params in ({}, {"by": "kon"}, {"item": "trivsel", "by": "barn_i_hushallet"}):
         payload = results(org.analyst, survey_round.id, **params)
         assert RoundResults.model_validate(payload).model_dump(mode="json") == payload
+
+
+def test_more_responses_than_invitations_are_a_share_of_households(org: Org) -> None:
+    # 20 letters, but 30 answers (the poster's area link, paper uploads): a rate of 150 % of
+    # the invitations would mislead, so the households are the base, or nothing without them.
+    rng = random.Random(7)
+    areas = [
+        create_area(org.analyst, "med-hushall", households=600),
+        create_area(org.analyst, "utan-hushall", households=None),
+    ]
+    round_id = _round_over(org, areas)
+    for area in areas:
+        upload(org.integrator, round_id, area["id"], generate(rng, 30))
+        ok(
+            org.analyst.post(
+                f"/api/v1/rounds/{round_id}/invitations", json={"area_id": area["id"], "count": 20}
+            ),
+            201,
+        )
+    rate = {a["area_id"]: a["responses"] for a in results(org.analyst, round_id)["areas"]}
+    assert rate[areas[0]["id"]]["rate_base"] == "households"
+    assert rate[areas[0]["id"]]["response_rate"] == pytest.approx(30 / 600)
+    assert rate[areas[1]["id"]]["rate_base"] is None
+    assert rate[areas[1]["id"]]["response_rate"] is None
+    assert rate[areas[1]["id"]]["invitations_issued"] == 20

@@ -166,9 +166,14 @@ class ResponseFigures(_Out):
     invitations_issued: int
     households: int | None
     response_rate: float | None = Field(
-        description="Responses / invitations issued, or / households when none were issued."
+        description="Responses / invitations issued; or / households when no invitations were "
+        "issued or when more responses came than invitations were issued (answers through an "
+        "area link, paper and phone uploads: the invitations are then not who answered); "
+        "null when neither base is known."
     )
-    rate_base: Literal["invitations", "households"] | None
+    rate_base: Literal["invitations", "households"] | None = Field(
+        description="Which of the two the rate is a share of."
+    )
 
 
 class AreaResults(_Out):
