@@ -21,7 +21,6 @@ import binascii
 import hashlib
 import hmac
 import zlib
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -33,6 +32,7 @@ from survey_api.areas import service as areas_service
 from survey_api.areas.schemas import AreaCreate, AreaImportResult, AreaUpdate
 from survey_api.config import Settings
 from survey_api.console.auth import DefinerStaff, Fields, SessionDep, Staff, StaffPost
+from survey_api.console.forms import FormErrors, form_state, page_number, paging, path_id, to_int
 from survey_api.console.rendering import ConsoleRoute, PageLanguage, page_language, redirect, render
 from survey_api.exceptions import (
     BadRequest,
@@ -42,7 +42,6 @@ from survey_api.exceptions import (
     SurveyError,
     ValidationFailed,
 )
-from survey_api.ids import MAX_ID
 from survey_api.models import Area
 from survey_api.paging import PageRequest
 from survey_api.staff.service import StaffPrincipal
@@ -68,34 +67,7 @@ POLICE_CLASSES = ("none", "utsatt", "risk", "sarskilt_utsatt")
 def _area(session: Session, principal: StaffPrincipal, raw_id: str) -> Area:
     """The organisation's area, or the same NotFound for a missing id, another organisation's
     id and anything that is not an id at all."""
-    ok = raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10
-    area_id = int(raw_id) if ok else 0
-    if not 1 <= area_id <= MAX_ID:
-        raise NotFound("no such area")
-    return areas_service.get_area(session, principal.organisation_id, area_id)
-
-
-def _to_int(value: str | None) -> int | str | None:
-    """A number typed in a form as an int ("2 300" too); anything else as typed."""
-    if value is None or not value.strip():
-        return None
-    stripped = "".join(value.split())
-    ok = stripped.isascii() and stripped.isdigit() and len(stripped) < 15
-    return int(stripped) if ok else value
-
-
-@dataclass
-class FormErrors:
-    """Errors per field (the service's own messages) and for the whole form."""
-
-    fields: dict[str, list[str]] = field(default_factory=dict)
-    general: list[str] = field(default_factory=list)
-
-    def add(self, name: str, message: str) -> None:
-        self.fields.setdefault(name, []).append(message)
-
-    def __bool__(self) -> bool:
-        return bool(self.fields or self.general)
+    return areas_service.get_area(session, principal.organisation_id, path_id(raw_id, "area"))
 
 
 def _field_of(loc: list[Any], message: str, names: tuple[str, ...]) -> str:
@@ -145,8 +117,7 @@ def _service_errors(refused: SurveyError, names: tuple[str, ...]) -> FormErrors:
 def areas_page(request: Request, session: SessionDep, principal: Staff) -> Response:
     """The organisation's areas by code, 20 to a page, searchable by code or name."""
     lang = page_language(request)
-    raw = request.query_params.get("page", "1")
-    number = max(int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1, 1)
+    number = page_number(request)
     search = request.query_params.get("q", "").replace("\x00", "").strip()[:200]
     page = areas_service.list_areas(
         session,
@@ -154,24 +125,15 @@ def areas_page(request: Request, session: SessionDep, principal: Staff) -> Respo
         PageRequest(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, path="/console/areas"),
         search=search,
     )
-    last = max(1, -(-page.total // PAGE_SIZE))
     kept = {"q": search} if search else {}
     return render(
         request,
         "areas/list.html",
         lang=lang,
         areas=page.items,
-        total=page.total,
-        number=number,
-        last=last,
         search=search,
         notice=request.query_params.get("done"),
-        previous_url=lang.url("/console/areas", **kept, page=str(number - 1))
-        if number > 1
-        else None,
-        next_url=lang.url("/console/areas", **kept, page=str(number + 1))
-        if number < last
-        else None,
+        **paging(lang, "/console/areas", number, page.total, PAGE_SIZE, **kept),
     )
 
 
@@ -191,12 +153,10 @@ def _form(
         request,
         "areas/form.html",
         lang=lang,
-        status=422 if errors else 200,
         csrf_token=principal.csrf_token,
         area=area,
         values=values,
-        errors=errors or FormErrors(),
-        order=[name for name in AREA_FIELDS if errors and name in errors.fields],
+        **form_state(errors, AREA_FIELDS),
     )
 
 
@@ -209,7 +169,7 @@ def _body(values: dict[str, str], *, with_code: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         name: values[name].strip() or None for name in AREA_FIELDS if name != "households"
     }
-    body["households"] = _to_int(values["households"])
+    body["households"] = to_int(values["households"])
     body["name"] = values["name"].strip()
     if with_code:
         body["code"] = values["code"].strip()
@@ -490,14 +450,12 @@ def _classification_form(
         request,
         "areas/classification.html",
         lang=lang,
-        status=422 if errors else 200,
         csrf_token=principal.csrf_token,
         area=area,
         values=values,
         area_types=AREA_TYPES,
         police_classes=POLICE_CLASSES,
-        errors=errors or FormErrors(),
-        order=[name for name in CLASSIFICATION_FIELDS if errors and name in errors.fields],
+        **form_state(errors, CLASSIFICATION_FIELDS),
     )
 
 
@@ -537,8 +495,8 @@ def save_classification(
     body = {
         "classifications": [
             {
-                "year": _to_int(values["year"]),
-                "area_type": _to_int(values["area_type"]),
+                "year": to_int(values["year"]),
+                "area_type": to_int(values["area_type"]),
                 "police_classification": values["police_classification"] or None,
             }
         ]

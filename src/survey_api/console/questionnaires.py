@@ -30,11 +30,10 @@ from starlette.datastructures import UploadFile
 
 from survey_api.console import i18n
 from survey_api.console.auth import DefinerStaff, Fields, SessionDep, Staff, StaffPost
+from survey_api.console.forms import all_pages, path_id
 from survey_api.console.rendering import ConsoleRoute, PageLanguage, page_language, redirect, render
 from survey_api.exceptions import Conflict, NotFound, ValidationFailed
-from survey_api.ids import MAX_ID
 from survey_api.models import Questionnaire, QuestionnaireVersion, SurveyRound
-from survey_api.paging import MAX_LIMIT, PageRequest
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import load_standard_definition
 from survey_api.questionnaires.schemas import ComparabilityReport, QuestionnaireRead
@@ -49,24 +48,20 @@ router = APIRouter(prefix="/questionnaires", route_class=ConsoleRoute)
 MAX_UPLOAD_BYTES = 1_000_000
 
 
-def _id(raw: str) -> int:
-    """An id from the path; anything that is not one gives the same NotFound as a missing id."""
-    ok = raw.isascii() and raw.isdigit() and len(raw) <= 10
-    value = int(raw) if ok else 0
-    if not 1 <= value <= MAX_ID:
-        raise NotFound("no such questionnaire")
-    return value
-
-
 def _questionnaire(session: Session, principal: StaffPrincipal, raw_id: str) -> Questionnaire:
-    return questionnaires_service.get_questionnaire(session, principal.organisation_id, _id(raw_id))
+    return questionnaires_service.get_questionnaire(
+        session, principal.organisation_id, path_id(raw_id, "questionnaire")
+    )
 
 
 def _version(
     session: Session, principal: StaffPrincipal, raw_id: str, raw_number: str
 ) -> QuestionnaireVersion:
     return questionnaires_service.get_version(
-        session, principal.organisation_id, _id(raw_id), _id(raw_number)
+        session,
+        principal.organisation_id,
+        path_id(raw_id, "questionnaire"),
+        path_id(raw_number, "questionnaire"),
     )
 
 
@@ -115,18 +110,10 @@ def _lines(session: Session, read: QuestionnaireRead) -> list[VersionLine]:
 
 
 def _all_questionnaires(session: Session, organisation_id: int) -> list[QuestionnaireRead]:
-    found: list[QuestionnaireRead] = []
-    offset = 0
-    while True:
-        page = questionnaires_service.list_questionnaires(
-            session,
-            organisation_id,
-            PageRequest(limit=MAX_LIMIT, offset=offset, path="/console/questionnaires"),
-        )
-        found += page.items
-        offset += MAX_LIMIT
-        if page.next is None:
-            return found
+    return all_pages(
+        lambda page: questionnaires_service.list_questionnaires(session, organisation_id, page),
+        "/console/questionnaires",
+    )
 
 
 # --- list and questionnaire page -----------------------------------------------------------------

@@ -14,28 +14,36 @@ questionnaires, web/letters, web/tokens); this module only turns form fields int
 request models and their answers and errors into pages.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 import segno
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from survey_api.areas import service as areas_service
-from survey_api.config import Settings
 from survey_api.console.auth import DefinerStaff, Fields, SessionDep, Staff, StaffPost
+from survey_api.console.forms import (
+    CheckedAreas,
+    FormErrors,
+    all_pages,
+    app_settings,
+    area_choices,
+    form_state,
+    page_number,
+    paging,
+    path_id,
+)
 from survey_api.console.rendering import ConsoleRoute, PageLanguage, page_language, redirect, render
 from survey_api.exceptions import Conflict, NotFound, ValidationFailed
-from survey_api.ids import MAX_ID
 from survey_api.invitations import service as invitations_service
 from survey_api.invitations.schemas import InvitationIssue
 from survey_api.models import SurveyRound
-from survey_api.paging import MAX_LIMIT, PageRequest
+from survey_api.paging import PageRequest
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.rounds import service as rounds_service
 from survey_api.rounds.schemas import SurveyRoundCreate, SurveyRoundRead, SurveyRoundUpdate
@@ -57,26 +65,10 @@ WIZARD_FIELDS = (
 )
 
 
-async def _checked_areas(request: Request) -> list[str]:
-    """Every ticked area box (a form's fields keep only the first value of a name)."""
-    form = await request.form()
-    return [value for value in form.getlist("area_ids") if isinstance(value, str)]
-
-
-CheckedAreas = Annotated[list[str], Depends(_checked_areas)]
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _round(session: Session, principal: StaffPrincipal, raw_id: str) -> SurveyRound:
     """The organisation's round, or the same NotFound for a missing id, another organisation's
     id and anything that is not an id at all."""
-    round_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10 else 0
-    if not 1 <= round_id <= MAX_ID:
-        raise NotFound("no such survey round")
+    round_id = path_id(raw_id, "survey round")
     return rounds_service.get_round(session, principal.organisation_id, round_id)
 
 
@@ -101,25 +93,18 @@ def _to_int(value: str | None) -> int | str | None:
 def rounds_page(request: Request, session: SessionDep, principal: Staff) -> Response:
     """The organisation's rounds, newest period first, 20 to a page."""
     lang = page_language(request)
-    raw = request.query_params.get("page", "1")
-    number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
-    number = max(number, 1)
+    number = page_number(request)
     page = rounds_service.list_rounds(
         session,
         principal.organisation_id,
         PageRequest(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, path="/console/rounds"),
     )
-    last = max(1, -(-page.total // PAGE_SIZE))
     return render(
         request,
         "rounds/list.html",
         lang=lang,
         rounds=page.items,
-        total=page.total,
-        number=number,
-        last=last,
-        previous_url=lang.url("/console/rounds", page=str(number - 1)) if number > 1 else None,
-        next_url=lang.url("/console/rounds", page=str(number + 1)) if number < last else None,
+        **paging(lang, "/console/rounds", number, page.total, PAGE_SIZE),
     )
 
 
@@ -135,37 +120,15 @@ class VersionChoice:
     number: int
 
 
-@dataclass(frozen=True)
-class AreaChoice:
-    """An area to tick."""
-
-    id: int
-    code: str
-    name: str
-
-
-@dataclass
-class WizardErrors:
-    """Errors per field (a hint key and the service's own message) and for the whole form."""
-
-    fields: dict[str, list[str]] = field(default_factory=dict)
-    general: list[str] = field(default_factory=list)
-
-    def add(self, name: str, message: str) -> None:
-        self.fields.setdefault(name, []).append(message)
-
-    def __bool__(self) -> bool:
-        return bool(self.fields or self.general)
-
-
 def _name_in(names: dict[str, str], lang: str) -> str:
     return names.get(lang) or names.get("sv") or next(iter(names.values()), "")
 
 
 def _published_versions(session: Session, organisation_id: int, lang: str) -> list[VersionChoice]:
     choices: list[VersionChoice] = []
-    for questionnaire in _all_pages(
-        lambda page: questionnaires_service.list_questionnaires(session, organisation_id, page)
+    for questionnaire in all_pages(
+        lambda page: questionnaires_service.list_questionnaires(session, organisation_id, page),
+        "/console/rounds/new",
     ):
         for version in questionnaire.versions:
             if version.status == "published":
@@ -175,26 +138,6 @@ def _published_versions(session: Session, organisation_id: int, lang: str) -> li
     return sorted(choices, key=lambda v: (v.name, -v.number))
 
 
-def _areas(session: Session, organisation_id: int) -> list[AreaChoice]:
-    return [
-        AreaChoice(area.id, area.code, area.name)
-        for area in _all_pages(
-            lambda page: areas_service.list_areas(session, organisation_id, page)
-        )
-    ]
-
-
-def _all_pages(read: Any) -> Iterable[Any]:
-    """Every item of a paged service list, page after page."""
-    offset = 0
-    while True:
-        page = read(PageRequest(limit=MAX_LIMIT, offset=offset, path="/console/rounds/new"))
-        yield from page.items
-        offset += MAX_LIMIT
-        if page.next is None:
-            return
-
-
 def _wizard(
     request: Request,
     session: SessionDep,
@@ -202,19 +145,17 @@ def _wizard(
     *,
     lang: PageLanguage,
     values: dict[str, Any],
-    errors: WizardErrors | None = None,
+    errors: FormErrors | None = None,
 ) -> Response:
     return render(
         request,
         "rounds/new.html",
         lang=lang,
-        status=422 if errors else 200,
         csrf_token=principal.csrf_token,
         versions=_published_versions(session, principal.organisation_id, lang.code),
-        areas=_areas(session, principal.organisation_id),
+        areas=area_choices(session, principal.organisation_id),
         values=values,
-        errors=errors or WizardErrors(),
-        order=[name for name in WIZARD_FIELDS if errors and name in errors.fields],
+        **form_state(errors, WIZARD_FIELDS),
     )
 
 
@@ -259,7 +200,7 @@ def create_round(
         "close_date": values["close_date"].strip() or None,
         "area_links_enabled": values["area_links_enabled"] != "off",
     }
-    errors = WizardErrors()
+    errors = FormErrors()
     try:
         data = SurveyRoundCreate.model_validate(body)
     except ValidationError as invalid:
@@ -307,7 +248,7 @@ def _round_page(
     *,
     lang: PageLanguage,
     status: int = 200,
-    issue_errors: WizardErrors | None = None,
+    issue_errors: FormErrors | None = None,
     issue_values: dict[str, str] | None = None,
     problem: str | None = None,
 ) -> Response:
@@ -343,7 +284,7 @@ def _round_page(
         csrf_token=principal.csrf_token,
         may_change=principal.role in ("admin", "analyst"),
         notice=request.query_params.get("done") if request.method == "GET" else None,
-        issue_errors=issue_errors or WizardErrors(),
+        issue_errors=issue_errors or FormErrors(),
         issue_order=[n for n in ("area_id", "count") if issue_errors and n in issue_errors.fields],
         issue_values=issue_values or {"area_id": "", "count": ""},
         problem=problem,
@@ -370,14 +311,10 @@ def issue_codes(
     lang = page_language(request, fields.get("_lang"))
     survey_round = _round(session, principal, round_id)
     values = {"area_id": fields.get("area_id", ""), "count": fields.get("count", "")}
-    errors = WizardErrors()
-    try:
-        body = InvitationIssue.model_validate(
-            {"area_id": _to_int(values["area_id"]), "count": _to_int(values["count"])}
-        )
-    except ValidationError as invalid:
-        for error in invalid.errors(include_url=False):
-            errors.add(str(error["loc"][0]) if error["loc"] else "count", str(error["msg"]))
+    errors = FormErrors()
+
+    def form_again() -> Response:
+        """The round's page again, with the issue form's values and what to fix (422)."""
         return _round_page(
             request,
             session,
@@ -388,7 +325,16 @@ def issue_codes(
             issue_errors=errors,
             issue_values=values,
         )
-    settings = _settings(request)
+
+    try:
+        body = InvitationIssue.model_validate(
+            {"area_id": _to_int(values["area_id"]), "count": _to_int(values["count"])}
+        )
+    except ValidationError as invalid:
+        for error in invalid.errors(include_url=False):
+            errors.add(str(error["loc"][0]) if error["loc"] else "count", str(error["msg"]))
+        return form_again()
+    settings = app_settings(request)
     try:
         issued = invitations_service.issue(
             session,
@@ -401,16 +347,7 @@ def issue_codes(
         )
     except NotFound as refused:
         errors.add("area_id", refused.detail)
-        return _round_page(
-            request,
-            session,
-            principal,
-            survey_round,
-            lang=lang,
-            status=422,
-            issue_errors=errors,
-            issue_values=values,
-        )
+        return form_again()
     except Conflict as refused:
         return _round_page(
             request, session, principal, survey_round, lang=lang, status=409, problem=refused.detail
@@ -448,7 +385,7 @@ def print_letters(
     except ValidationError as invalid:
         raise ValidationFailed("no codes to print letters for") from invalid
     html = letters.prepare_letters(
-        session, principal.organisation_id, survey_round.id, body, _settings(request)
+        session, principal.organisation_id, survey_round.id, body, app_settings(request)
     )
     response = StreamingResponse(html, media_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = letters.LETTERS_CSP
@@ -477,7 +414,7 @@ def posters_page(
     """(analyst) One printable poster per area: the area link and its QR code."""
     survey_round = _round(session, principal, round_id)
     read = _read(session, survey_round)
-    settings = _settings(request)
+    settings = app_settings(request)
     posters = []
     for area in areas_service.areas_by_ids(session, principal.organisation_id, read.area_ids):
         url = tokens.area_link(settings, survey_round.id, area.id)

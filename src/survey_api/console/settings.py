@@ -274,27 +274,19 @@ def save_settings(
             )
             for error in invalid.errors()
         ]
-        return _settings_page(
-            request,
-            session,
-            organisation,
-            principal.csrf_token,
-            lang=lang,
-            values=values,
-            errors=errors,
-        )
     except BadRequest as refused:
         errors = [FieldError(field="languages", kind="service", limit=None, message=refused.detail)]
-        return _settings_page(
-            request,
-            session,
-            organisation,
-            principal.csrf_token,
-            lang=lang,
-            values=values,
-            errors=errors,
-        )
-    return redirect(lang.url("/console/settings", saved="1"))
+    else:
+        return redirect(lang.url("/console/settings", saved="1"))
+    return _settings_page(
+        request,
+        session,
+        organisation,
+        principal.csrf_token,
+        lang=lang,
+        values=values,
+        errors=errors,
+    )
 
 
 # --- API keys ---------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from survey_api.config import Settings
 from survey_api.console.auth import AdminStaff, Fields, SessionDep, StaffPost
+from survey_api.console.forms import app_settings
 from survey_api.console.rendering import ConsoleRoute, PageLanguage, page_language, redirect, render
 from survey_api.exceptions import BadRequest
 from survey_api.ids import MAX_ID
@@ -29,11 +29,6 @@ router = APIRouter(route_class=ConsoleRoute)
 
 StaffUserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 NOTICES = ("role", "off", "on", "signed_out")
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def _users_page(
@@ -105,7 +100,7 @@ def create_user(
         except BadRequest:
             error = "email"
         else:
-            link = staff_service.set_password_link(_settings(request).public_base_url, token)
+            link = staff_service.set_password_link(app_settings(request).public_base_url, token)
             return _users_page(
                 request,
                 session,
@@ -197,7 +192,7 @@ def reset_user_password(
         session,
         principal,
         lang=page_language(request, fields.get("_lang")),
-        link=staff_service.set_password_link(_settings(request).public_base_url, token),
+        link=staff_service.set_password_link(app_settings(request).public_base_url, token),
         link_email=user.email,
     )
 
