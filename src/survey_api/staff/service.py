@@ -41,7 +41,8 @@ PASSWORD_TOKEN_LIFETIME = timedelta(days=3)
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 SET_PASSWORD_PATH = "/console/set-password/"
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# No control character either: PostgreSQL text cannot hold a NUL, and no address has one.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 
 
 class LoginFailed(Unauthenticated):
@@ -158,7 +159,9 @@ def check_new_password(password: str, email: str) -> None:
 def normalise_email(email: str) -> str:
     """Trim and lower-case an address, or raise BadRequest when it is not one."""
     email = email.strip().lower()
-    if not _EMAIL.fullmatch(email) or len(email) > 254:
+    if len(email) > 254:
+        raise BadRequest("an e-mail address has at most 254 characters")
+    if not _EMAIL.fullmatch(email):
         raise BadRequest(f"{email!r} is not an e-mail address")
     return email
 
