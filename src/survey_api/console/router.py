@@ -9,8 +9,8 @@ GET  /console/users ...          (admin) staff users: console/users.py
 GET  /console/tillganglighet     the accessibility statement (public)
 GET  /console/static/console.<hash>.css   the stylesheet
 GET  /console/settings, /keys    (admin) settings and API keys: console/settings.py
-GET  /console/interventions ...  interventions and their evaluation: console/interventions.py
-GET  /console/results ...        results, comparison, downloads, share links: console/results.py
+GET  /console/interventions ...  interventions and their evaluation: console/interventions/
+GET  /console/results ...        results, comparison, downloads, share links: console/results/
 GET  /console/areas ...          areas, classifications, import: console/areas.py
 GET  /console/questionnaires ... versions, comparability, preview: console/questionnaires.py
 
