@@ -391,6 +391,7 @@ class Outcome:
     """What the posts found: the accepted hostile values and every broken promise."""
 
     accepted: list[tuple[str, str]] = field(default_factory=list)
+    posts: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -450,6 +451,7 @@ def post_all(
                     data = [(k, v) for k, v in data if k != name]
                 data += fields
             response = client.post(form.action, data=_as_dict(data), files=files)
+            outcome.posts += 1
             taken, problems = check(response, what, before, world, errors)
             outcome.problems += problems
             if taken:
@@ -513,10 +515,16 @@ def test_every_console_form_answers_hostile_input_with_a_page_and_stores_nothing
         "/console/logout",
     ):
         assert expected in actions, (expected, sorted(actions))
+    uploads = {f.action for f in forms if any(i.kind == "file" for i in f.inputs)}
+    assert "/console/areas/import" in uploads, uploads
     admin_token = csrf_of(admin.get("/console/password").text)
     admins = post_all(admin, forms, world, server_errors, lambda _f: admin_token)
     problems = found.problems + analysts.problems + admins.problems
     assert not problems, "\n".join(problems)
+    # Whatever was accepted, no NUL reached a row (SQLite would have kept it silently).
+    assert admins.posts > 5 * len(forms) and analysts.posts > 0
+    stored = [row for table in rows(world).values() for row in table if "\\x00" in row]
+    assert not stored, stored
     # some hostile text is legitimate text (a formula as an area's name)
     assert any("areas" in action for action, _what in admins.accepted), admins.accepted
 
