@@ -71,6 +71,8 @@ FILL = {
 LATE_WORDS = ("publish", "close", "revoke", "delete", "/active", "/role", "sign-out", "reset")
 LAST_WORDS = ("/password", "/logout")
 ONE_SHOT = ("/drafts", "/publish")
+# The forms that may sign the poster out (on their own account), posted last, in this order.
+SIGNING_OUT = ("/active", "/sign-out", "/reset", "/logout")
 
 
 @dataclass
@@ -213,8 +215,10 @@ def rank(form: Form, own_user_id: int) -> tuple[int, str]:
     """Harmless forms first; then the ones that close or revoke; one's own account and the
     password last, logout at the very end."""
     action = form.action
-    if action.endswith("/logout"):
-        return 4, action
+    if action.endswith(SIGNING_OUT) and (
+        action.endswith("/logout") or f"/users/{own_user_id}/" in action
+    ):
+        return 4, str(next(n for n, end in enumerate(SIGNING_OUT) if action.endswith(end)))
     if any(w in action for w in LAST_WORDS) or f"/users/{own_user_id}/" in action:
         return 3, action
     if any(w in action for w in LATE_WORDS):
@@ -410,8 +414,12 @@ def check(
         if header not in response.headers:
             found.append(f"{where}: no {header}")
     if response.status_code in (302, 303):
-        if not urlsplit(response.headers["location"]).path.startswith("/console/"):
+        target = urlsplit(response.headers["location"]).path
+        if not target.startswith("/console/"):
             found.append(f"{where}: redirected off the console")
+        path = response.request.url.path
+        if target == "/console/login" and not path.endswith(SIGNING_OUT + ("/login",)):
+            found.append(f"{where}: signed out (the posts after it test nothing)")
         return True, found
     if "text/html" not in response.headers.get("content-type", ""):
         found.append(f"{where}: not a page: {response.text[:200]}")
