@@ -31,10 +31,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from survey_api.auth import service as auth_service
 from survey_api.organisations import service as organisations_service
+from survey_api.staff import service as staff_service
 from tests.api.test_hostile_input import Snapshot, snapshot
 from tests.conftest import LiveServer
 from tests.helpers import ok, open_round, standard_definition
-from tests.staff.conftest import Browser, StaffOrg, csrf_of, make_staff_org
+from tests.staff.conftest import PASSWORD, Browser, StaffOrg, csrf_of, make_staff_org
 
 MAX_PAGES = 150
 HUGE = "x" * 100_000
@@ -66,6 +67,7 @@ FILL = {
     "description": "Belysning vid gångtunneln.",
     "label": "Styrelsen",
     "expires_in_days": "30",
+    "current_password": PASSWORD,
 }
 # Posted after all the others, in this order: they close, revoke, delete or sign out.
 LATE_WORDS = ("publish", "close", "revoke", "delete", "/active", "/role", "sign-out", "reset")
@@ -93,6 +95,10 @@ class Form:
     @property
     def key(self) -> tuple[str, tuple[str, ...]]:
         return self.action, tuple(sorted({i.name for i in self.inputs}))
+
+    @property
+    def names(self) -> set[str]:
+        return {i.name for i in self.inputs}
 
     def named(self, kind: set[str]) -> list[Input]:
         seen: dict[str, Input] = {}
@@ -317,6 +323,7 @@ class World:
     round_id: int
     area_ids: list[int]
     db: sessionmaker[Session]
+    set_password_token: str
 
 
 def _api(server: LiveServer, db: sessionmaker[Session], org_id: int) -> httpx.Client:
@@ -365,7 +372,13 @@ def make_world(server: LiveServer, db: sessionmaker[Session]) -> World:
     }
     headers = {"Idempotency-Key": uuid.uuid4().hex}
     ok(api.post(f"/api/v1/rounds/{made.id}/responses/bulk", json=body, headers=headers), 201)
-    return World(org, api, made.id, made.area_ids, db)
+    with db() as session:
+        organisation = organisations_service.get_organisation(session, org.id)
+        _user, token = staff_service.create_user(
+            session, organisation, f"ny.{org.slug}@x.example", "viewer"
+        )
+        session.commit()
+    return World(org, api, made.id, made.area_ids, db, token)
 
 
 @pytest.fixture
@@ -455,9 +468,12 @@ def post_all(
                 continue
             data = base_data(form, token_of(form))
             if fields:
-                for name in {n for n, _ in fields}:
+                names = {n for n, _ in fields}
+                # a password and its repetition get the same value, or only the mismatch shows
+                twins = [(f"{n}_again", v) for n, v in fields if f"{n}_again" in form.names]
+                for name in names | {n for n, _ in twins}:
                     data = [(k, v) for k, v in data if k != name]
-                data += fields
+                data += fields + twins
             response = client.post(form.action, data=_as_dict(data), files=files)
             outcome.posts += 1
             taken, problems = check(response, what, before, world, errors)
@@ -488,6 +504,15 @@ def test_every_console_form_answers_hostile_input_with_a_page_and_stores_nothing
     assert any(f.action == "/console/login" for f in login_forms)
     anonymous_token = csrf_of(login.text)
     found = post_all(anonymous, login_forms, world, server_errors, lambda _f: anonymous_token)
+
+    # The one-time link's form, as the person who got it.
+    newcomer = browser()
+    link = f"/console/set-password/{world.set_password_token}"
+    link_forms = crawl(newcomer, link)
+    assert [f.action for f in link_forms] == [link]
+    link_token = csrf_of(newcomer.get(link).text)
+    linked = post_all(newcomer, link_forms, world, server_errors, lambda _f: link_token)
+    found.problems += linked.problems
 
     # The analyst's forms: NUL and huge text in every field.
     analyst = signed_in(browser, world.org, "analyst")
