@@ -32,7 +32,15 @@ from survey_api.areas import service as areas_service
 from survey_api.areas.schemas import AreaCreate, AreaImportResult, AreaUpdate
 from survey_api.config import Settings
 from survey_api.console.auth import DefinerStaff, Fields, SessionDep, Staff, StaffPost
-from survey_api.console.forms import FormErrors, form_state, page_number, paging, path_id, to_int
+from survey_api.console.forms import (
+    FormErrors,
+    form_state,
+    model_errors,
+    page_number,
+    paging,
+    path_id,
+    to_int,
+)
 from survey_api.console.rendering import ConsoleRoute, PageLanguage, page_language, redirect, render
 from survey_api.exceptions import (
     BadRequest,
@@ -83,25 +91,17 @@ def _field_of(loc: list[Any], message: str, names: tuple[str, ...]) -> str:
     return names[0] if names[0] in message else ""
 
 
-def _errors_of(problems: list[dict[str, Any]], names: tuple[str, ...], fallback: str) -> FormErrors:
-    errors = FormErrors()
-    for problem in problems:
-        message = str(problem.get("msg", ""))
-        name = _field_of(list(problem.get("loc", [])), message, names)
-        if name:
-            errors.add(name, message)
-        else:
-            errors.general.append(message or fallback)
-    return errors
-
-
 def _model_errors(invalid: ValidationError, names: tuple[str, ...]) -> FormErrors:
-    return _errors_of([dict(e) for e in invalid.errors(include_url=False)], names, "invalid input")
+    return model_errors(
+        invalid.errors(include_url=False), lambda loc, message: _field_of(loc, message, names)
+    )
 
 
 def _service_errors(refused: SurveyError, names: tuple[str, ...]) -> FormErrors:
     if isinstance(refused, ValidationFailed) and refused.errors:
-        return _errors_of(list(refused.errors), names, refused.detail)
+        return model_errors(
+            refused.errors, lambda loc, message: _field_of(loc, message, names), refused.detail
+        )
     errors = FormErrors()
     if isinstance(refused, Conflict):
         errors.add("code", refused.detail)

@@ -2,7 +2,7 @@
 path, the page number of a list and its previous/next links, numbers typed in a form, the
 ticked area boxes, and a form's errors with the 422 it is shown again with."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -123,6 +123,24 @@ class FormErrors:
 
     def __bool__(self) -> bool:
         return bool(self.fields or self.general)
+
+
+def model_errors(
+    problems: Iterable[Mapping[str, Any]],
+    field_of: Callable[[list[Any], str], str],
+    fallback: str = "invalid input",
+) -> FormErrors:
+    """A request model's errors (or a service's ValidationFailed.errors) beside their fields:
+    `field_of` names a problem's field from its loc and message, or "" for the whole form."""
+    errors = FormErrors()
+    for problem in problems:
+        message = str(problem.get("msg", ""))
+        name = field_of(list(problem.get("loc", [])), message)
+        if name:
+            errors.add(name, message)
+        else:
+            errors.general.append(message or fallback)
+    return errors
 
 
 def form_state(errors: FormErrors | None, names: Iterable[str]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from survey_api.console.forms import (
     app_settings,
     area_choices,
     form_state,
+    model_errors,
     page_number,
     paging,
     path_id,
@@ -175,6 +176,14 @@ def new_round_page(request: Request, session: SessionDep, principal: DefinerStaf
     return _wizard(request, session, principal, lang=page_language(request), values=values)
 
 
+def _wizard_field(loc: list[Any], message: str) -> str:
+    name = str(loc[0]) if loc else ""
+    if name in WIZARD_FIELDS:
+        return name
+    # The model's own cross-field checks name the field in their message.
+    return "close_date" if "close_date" in message else "area_ids"
+
+
 _SERVICE_FIELD = (("questionnaire version", "questionnaire_version_id"), ("area", "area_ids"))
 
 
@@ -200,19 +209,12 @@ def create_round(
         "close_date": values["close_date"].strip() or None,
         "area_links_enabled": values["area_links_enabled"] != "off",
     }
-    errors = FormErrors()
     try:
         data = SurveyRoundCreate.model_validate(body)
     except ValidationError as invalid:
-        for error in invalid.errors(include_url=False):
-            loc = [str(part) for part in error["loc"]]
-            message = str(error["msg"])
-            name = loc[0] if loc else ""
-            if name not in WIZARD_FIELDS:
-                # The model's own cross-field checks name the field in their message.
-                name = "close_date" if "close_date" in message else "area_ids"
-            errors.add(name, message)
+        errors = model_errors(invalid.errors(include_url=False), _wizard_field)
         return _wizard(request, session, principal, lang=lang, values=values, errors=errors)
+    errors = FormErrors()
     try:
         survey_round = rounds_service.create_round(session, principal.organisation_id, data)
     except (NotFound, Conflict) as refused:

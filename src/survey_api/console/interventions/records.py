@@ -13,6 +13,7 @@ from survey_api.console.forms import (
     FormErrors,
     area_choices,
     form_state,
+    model_errors,
     page_number,
     paging,
     to_int,
@@ -163,11 +164,7 @@ def _field_of(loc: list[Any], message: str) -> str:
 
 
 def _model_errors(invalid: ValidationError) -> FormErrors:
-    errors = FormErrors()
-    for error in invalid.errors(include_url=False):
-        message = str(error["msg"])
-        errors.add(_field_of(list(error["loc"]), message), message)
-    return errors
+    return model_errors(invalid.errors(include_url=False), _field_of)
 
 
 def _service_errors(refused: SurveyError) -> FormErrors:
