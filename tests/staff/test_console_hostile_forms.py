@@ -27,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from survey_api.auth import service as auth_service
@@ -562,36 +563,60 @@ def test_every_console_form_answers_hostile_input_with_a_page_and_stores_nothing
     assert any("areas" in action for action, _what in admins.accepted), admins.accepted
 
 
-def test_a_formula_accepted_as_an_area_name_is_defused_in_exports_and_escaped_on_pages(
+def edit_through_the_console(admin: Browser, edit: str, name: str, value: str) -> None:
+    """Post the console's edit form as it is, with one field changed; it must be accepted."""
+    page = admin.get(edit)
+    assert page.status_code == 200, edit
+    parser = PageParser()
+    parser.feed(page.text)
+    form = next(f for f in parser.forms if f.action in (edit, ""))
+    data = replaced(base_data(form, csrf_of(page.text)), name, value)
+    response = admin.post(edit, data=_as_dict(data))
+    assert response.status_code == 303, response.text[:2000]
+
+
+def shown_escaped(page: str, value: str) -> bool:
+    """The value is on the page as text: its quotes and brackets escaped, never raw markup."""
+    escaped = html.escape(value, quote=True)
+    normalised = page.replace("&#34;", "&quot;").replace("&#39;", "&#x27;")
+    return value not in page and escaped in normalised
+
+
+def test_a_formula_accepted_as_a_name_is_defused_in_exports_and_escaped_on_pages(
     browser: Callable[[], Browser], world: World, server_errors: Collect
 ) -> None:
     admin = signed_in(browser, world.org, "admin")
     area_id = world.area_ids[0]
-    edit = f"/console/areas/{area_id}/edit"
-    page = admin.get(edit)
-    assert page.status_code == 200
-    parser = PageParser()
-    parser.feed(page.text)
-    form = next(f for f in parser.forms if f.action in (edit, ""))
     formula = FORMULAS[0]
-    data = replaced(base_data(form, csrf_of(page.text)), "name", formula)
-    response = admin.post(edit, data=_as_dict(data))
-    assert response.status_code == 303, response.text[:2000]
+    edit_through_the_console(admin, f"/console/areas/{area_id}/edit", "name", formula)
+    intervention = ok(world.api.get("/api/v1/interventions"))["items"][0]["id"]
+    command = FORMULAS[1]
+    edit_through_the_console(admin, f"/console/interventions/{intervention}/edit", "name", command)
     assert not server_errors.records
 
-    stored = ok(world.api.get(f"/api/v1/areas/{area_id}"))
-    assert stored["name"] == formula
+    assert ok(world.api.get(f"/api/v1/areas/{area_id}"))["name"] == formula
+    assert ok(world.api.get(f"/api/v1/interventions/{intervention}"))["name"] == command
+    assert shown_escaped(admin.get("/console/areas").text, formula)
+    assert shown_escaped(admin.get("/console/interventions").text, command)
 
-    listing = admin.get("/console/areas")
-    assert listing.status_code == 200
-    assert formula not in listing.text  # the quotes are escaped
-    assert html.escape(formula, quote=True) in listing.text.replace("&#34;", "&quot;")
-
-    export = world.api.get(f"/api/v1/rounds/{world.round_id}/exports/results?format=csv")
+    exports = f"/api/v1/rounds/{world.round_id}/exports/results"
+    export = world.api.get(exports, params={"format": "csv"})
     assert export.status_code == 200, export.text[:500]
     cells = [cell for row in csv.reader(io.StringIO(export.text)) for cell in row]
     assert formula not in cells
     assert "'" + formula in cells
+    workbook = world.api.get(exports, params={"format": "xlsx"})
+    assert workbook.status_code == 200, workbook.text[:500]
+    sheets = load_workbook(io.BytesIO(workbook.content))
+    named = [
+        cell
+        for sheet in sheets.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if isinstance(cell.value, str) and "HYPERLINK" in cell.value
+    ]
+    assert named, "the area's name is not in the workbook"
+    assert all(cell.data_type == "s" for cell in named), [(c.value, c.data_type) for c in named]
 
 
 @pytest.mark.xfail(
