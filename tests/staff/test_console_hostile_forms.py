@@ -622,10 +622,11 @@ def test_a_formula_accepted_as_a_name_is_defused_in_exports_and_escaped_on_pages
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "src/survey_api/console/rendering.py:157 _kind maps only 403/404: the Conflict (409) "
-        "of a second 'new draft' (questionnaires.py new_draft, and publish of a published "
-        "version) renders problem.html's generic 'Något gick fel / Felet har loggats. Försök "
-        "igen om en stund.' although nothing was logged and trying again cannot help"
+        "src/survey_api/console/rendering.py:157 _kind maps only 403/404 to a page of their "
+        "own: the Conflict (409) of a second 'new draft' (questionnaires.py:275 new_draft) or "
+        "of publishing a published version (questionnaires.py:406 publish), neither caught "
+        "in the handler, renders problem.html's generic 'Något gick fel / Felet har loggats. "
+        "Försök igen om en stund.' although nothing was logged and trying again cannot help"
     ),
 )
 def test_a_conflicting_one_shot_form_says_what_is_wrong_not_the_generic_error(
