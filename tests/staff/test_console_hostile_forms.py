@@ -53,7 +53,9 @@ FILES: list[tuple[str, bytes]] = [
 # What the console shows when it failed (the 500 page): never for a hostile value.
 GENERIC_ERROR = ("Felet har loggats", "The error has been logged")
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options")
+# Every field a person types into (numbers and dates too) gets a NUL and a huge value.
 TEXT_LIKE = {"text", "search", "email", "password", "url", "tel", "hidden", "textarea"}
+TEXT_LIKE |= {"number", "date"}
 # Valid values for fields a form leaves empty, so that the hostile value is the only fault.
 FILL = {
     "code": "hostile",
@@ -152,6 +154,8 @@ class PageParser(HTMLParser):
                 # an unchecked box is not sent; it is still a field to attack
                 self._form.inputs.append(Input(a["name"], "checkbox", "", [a.get("value", "on")]))
                 return
+            if kind == "text" and a.get("inputmode") in ("numeric", "decimal"):
+                kind = "number"  # the console's numbers are text that phones type as digits
             self._form.inputs.append(Input(a["name"], kind, a.get("value", "")))
         elif tag == "select":
             self._select = Input(a["name"], "select")
