@@ -551,8 +551,12 @@ def test_every_console_form_answers_hostile_input_with_a_page_and_stores_nothing
         "/console/questionnaires/new",
         "/console/password",
         "/console/logout",
+        f"/console/users/{world.org.user_ids['viewer']}/active",
     ):
         assert expected in actions, (expected, sorted(actions))
+    for pattern in ("/console/interventions/", "/share-links/", "/console/keys/"):
+        revoking = [a for a in actions if pattern in a and a.endswith(("/delete", "/revoke"))]
+        assert revoking, (pattern, sorted(actions))
     uploads = {f.action for f in forms if any(i.kind == "file" for i in f.inputs)}
     assert "/console/areas/import" in uploads, uploads
     admin_token = csrf_of(admin.get("/console/password").text)
