@@ -75,7 +75,6 @@ FILL = {
 # Posted after all the others, in this order: they close, revoke, delete or sign out.
 LATE_WORDS = ("publish", "close", "revoke", "delete", "/active", "/role", "sign-out", "reset")
 LAST_WORDS = ("/password", "/logout")
-ONE_SHOT = ("/drafts", "/publish")
 # The forms that may sign the poster out (on their own account), posted last, in this order.
 SIGNING_OUT = ("/active", "/sign-out", "/reset", "/logout")
 
@@ -442,12 +441,7 @@ def check(
     if "text/html" not in response.headers.get("content-type", ""):
         found.append(f"{where}: not a page: {response.text[:200]}")
     if any(generic in response.text for generic in GENERIC_ERROR):
-        # A second post of a one-shot form (a new draft while one exists, publishing what is
-        # published) is a 409 that the console shows as the generic page: a known console
-        # defect, pinned by the xfail test below; anything else is a failure here.
-        one_shot = response.request.url.path.endswith(ONE_SHOT)
-        if not (response.status_code == 409 and one_shot):
-            found.append(f"{where}: the generic error page with {response.status_code}")
+        found.append(f"{where}: the generic error page with {response.status_code}")
     if 400 <= response.status_code < 500:
         if rows(world) != before:
             found.append(f"{where}: a {response.status_code} changed stored rows")
@@ -627,16 +621,6 @@ def test_a_formula_accepted_as_a_name_is_defused_in_exports_and_escaped_on_pages
     assert all(cell.data_type == "s" for cell in named), [(c.value, c.data_type) for c in named]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "src/survey_api/console/rendering.py:157 _kind maps only 403/404 to a page of their "
-        "own: the Conflict (409) of a second 'new draft' (questionnaires.py:275 new_draft) or "
-        "of publishing a published version (questionnaires.py:406 publish), neither caught "
-        "in the handler, renders problem.html's generic 'Något gick fel / Felet har loggats. "
-        "Försök igen om en stund.' although nothing was logged and trying again cannot help"
-    ),
-)
 def test_a_conflicting_one_shot_form_says_what_is_wrong_not_the_generic_error(
     browser: Callable[[], Browser], world: World, server_errors: Collect
 ) -> None:
@@ -651,3 +635,4 @@ def test_a_conflicting_one_shot_form_says_what_is_wrong_not_the_generic_error(
     assert again.status_code == 409
     assert not server_errors.records
     assert not any(generic in again.text for generic in GENERIC_ERROR), again.text
+    assert "Det här går inte just nu" in again.text and "Inget ändrades." in again.text

@@ -155,7 +155,11 @@ class ConsoleRoute(APIRoute):
 
 
 def _kind(error: SurveyError) -> str:
-    return {403: "forbidden", 404: "not_found"}.get(error.status_code, "error")
+    """Which page a domain error gets: only a server fault says it was logged."""
+    kind = {403: "forbidden", 404: "not_found", 409: "conflict"}.get(error.status_code)
+    if kind is None:
+        kind = "bad_request" if 400 <= error.status_code < 500 else "error"
+    return kind
 
 
 def _to_login(request: Request) -> Response:

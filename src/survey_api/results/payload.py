@@ -154,7 +154,7 @@ def _response_figures(data: RoundData, area: AreaInfo) -> Json:
     base: Literal["invitations", "households"] | None = None
     # More responses than invitations (answers through the area link, paper and phone
     # uploads) means the invitations are not who answered: a rate over 100 % helps nobody.
-    if 0 < invitations and responses <= invitations:
+    if invitations > 0 and responses <= invitations:
         rate, base = responses / invitations, "invitations"
     elif area.households:
         rate, base = responses / area.households, "households"
