@@ -297,3 +297,23 @@ def test_a_column_the_file_leaves_out_keeps_the_stored_value(org: Org) -> None:
     blank = csv_of([["hj", "Hjällbo centrum", "1480", ""]], [*full[:3], "households"])
     (cleared,) = ok(send(org, blank, dry_run=False))["areas"]
     assert cleared["households"] is None and cleared["deso_code"] == "1480C1010"
+
+
+def test_a_classification_column_the_file_leaves_out_keeps_the_stored_year(org: Org) -> None:
+    both = ["code", "name", "municipality_code", "year", "area_type", "police_classification"]
+    ok(
+        send(
+            org,
+            csv_of([["hj", "Hjällbo", "1480", "2025", "1", "sarskilt_utsatt"]], both),
+            dry_run=False,
+        )
+    )
+    police_only = ["code", "name", "municipality_code", "year", "police_classification"]
+    file = csv_of([["hj", "Hjällbo", "1480", "2025", "utsatt"]], police_only)
+    (row,) = ok(send(org, file, dry_run=True))["rows"]
+    assert [(c["field"], c["old"], c["new"]) for c in row["changes"]] == [
+        ("police_classification", "sarskilt_utsatt", "utsatt")
+    ]
+    (area,) = ok(send(org, file, dry_run=False))["areas"]
+    (year,) = area["classifications"]
+    assert (year["year"], year["area_type"], year["police_classification"]) == (2025, 1, "utsatt")

@@ -26,7 +26,11 @@ MISSING_AREA, MISSING_QUESTIONNAIRE, MISSING_ROUND, MISSING_INTERVENTION = (
     2_000_000_003,
     2_000_000_004,
 )
-MISSING_API_KEY, MISSING_STAFF_USER = 2_000_000_005, 2_000_000_006
+MISSING_API_KEY, MISSING_STAFF_USER, MISSING_SHARE_LINK = (
+    2_000_000_005,
+    2_000_000_006,
+    2_000_000_007,
+)
 MISSING_CODE = "ACDE-FHJK-MNPQ"
 
 
@@ -41,6 +45,7 @@ class Ids:
     code: str
     api_key: int = MISSING_API_KEY
     staff_user: int = MISSING_STAFF_USER
+    share_link: int = MISSING_SHARE_LINK
 
 
 def answers_body(ids: Ids) -> dict[str, Any]:
@@ -97,6 +102,11 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/api/v1/interventions/{intervention_id}/evaluation"): lambda ids: {
         "params": {"indicator": "andel_otrygga_kvall"}
     },
+    ("GET", "/api/v1/questionnaires/{questionnaire_id}/versions/{number}/comparability"): (
+        lambda ids: {}
+    ),
+    ("GET", "/api/v1/rounds/{round_id}/share-links"): lambda ids: {},
+    ("DELETE", "/api/v1/rounds/{round_id}/share-links/{share_link_id}"): lambda ids: {},
     ("DELETE", "/api/v1/api-keys/{api_key_id}"): lambda ids: {},
     ("GET", "/api/v1/staff-users/{staff_user_id}"): lambda ids: {},
     ("PATCH", "/api/v1/staff-users/{staff_user_id}"): lambda ids: {"json": {"active": False}},
@@ -125,6 +135,7 @@ def fill(template: str, ids: Ids) -> str:
         .replace("{intervention_id}", str(ids.intervention))
         .replace("{api_key_id}", str(ids.api_key))
         .replace("{staff_user_id}", str(ids.staff_user))
+        .replace("{share_link_id}", str(ids.share_link))
     )
     assert "{" not in path, f"fill() does not know the parameter in {template}"
     return path
@@ -145,7 +156,16 @@ def plain(response: httpx.Response) -> tuple[int, str, str]:
 def swaps(missing: Ids, actual: Ids) -> dict[str, str]:
     return {
         str(getattr(missing, f)): str(getattr(actual, f))
-        for f in ("area", "questionnaire", "round", "intervention", "code", "api_key", "staff_user")
+        for f in (
+            "area",
+            "questionnaire",
+            "round",
+            "intervention",
+            "code",
+            "api_key",
+            "staff_user",
+            "share_link",
+        )
     }
 
 
@@ -221,13 +241,21 @@ def victim(org: Org) -> Victim:
     )
     staff_user = ok(
         org.admin.post(
-            "/api/v1/staff-users", json={"email": "hemlig.person@x.example", "role": "analyst"}
+            "/api/v1/staff-users",
+            json={"email": f"hemlig.person.{org.slug}@x.example", "role": "analyst"},
         ),
         201,
     )
     (integrator_key,) = [
         key for key in ok(org.admin.get("/api/v1/api-keys"))["items"] if key["role"] == "integrator"
     ]
+    ok(
+        org.analyst.post(
+            f"/api/v1/rounds/{survey_round['id']}/share-links", json={"area_id": area["id"]}
+        ),
+        201,
+    )
+    (share_link,) = ok(org.analyst.get(f"/api/v1/rounds/{survey_round['id']}/share-links"))["items"]
     ids = Ids(
         area=area["id"],
         questionnaire=qid,
@@ -236,6 +264,7 @@ def victim(org: Org) -> Victim:
         code=codes[0],
         api_key=integrator_key["id"],
         staff_user=staff_user["id"],
+        share_link=share_link["id"],
     )
     return Victim(
         org=org,
@@ -267,6 +296,7 @@ def snapshot(victim: Victim) -> dict[str, Any]:
         "intervention": ok(client.get(f"/api/v1/interventions/{ids.intervention}")),
         "api_keys": ok(client.get("/api/v1/api-keys")),
         "staff_user": ok(client.get(f"/api/v1/staff-users/{ids.staff_user}")),
+        "share_links": ok(client.get(f"/api/v1/rounds/{ids.round}/share-links")),
     }
 
 
@@ -285,6 +315,7 @@ def test_another_organisations_ids_answer_exactly_like_missing_ids(
         code=MISSING_CODE,
         api_key=MISSING_API_KEY,
         staff_user=MISSING_STAFF_USER,
+        share_link=MISSING_SHARE_LINK,
     )
     swap = swaps(missing, victim.ids)
     walked = 0

@@ -209,3 +209,20 @@ def test_bad_api_keys_are_refused_and_nothing_is_stored(org: Org) -> None:
     for body, loc in cases:
         assert loc in error_locs(problem(org.admin.post("/api/v1/api-keys", json=body), 422))
     assert ok(org.admin.get("/api/v1/api-keys"))["total"] == 3
+
+
+def test_no_password_link_for_a_switched_off_account(org: Org) -> None:
+    user = new_user(org, f"avstangd.{org.slug}@x.example")
+    new_user(org, f"chef.{org.slug}@x.example", "admin")
+    ok(org.admin.patch(f"/api/v1/staff-users/{user['id']}", json={"active": False}))
+    body = problem(org.admin.post(f"/api/v1/staff-users/{user['id']}/password-link"), 409)
+    assert "switch the account on first" in body["detail"]
+    ok(org.admin.patch(f"/api/v1/staff-users/{user['id']}", json={"active": True}))
+    assert org.admin.post(f"/api/v1/staff-users/{user['id']}/password-link").status_code == 201
+
+
+def test_timestamps_carry_their_offset(org: Org) -> None:
+    new_user(org, f"tid.{org.slug}@x.example")
+    for path in ("/api/v1/staff-users", "/api/v1/api-keys"):
+        (first, *_rest) = ok(org.admin.get(path))["items"]
+        assert first["created_at"].endswith(("Z", "+00:00")), (path, first["created_at"])

@@ -293,7 +293,7 @@ def _changes(
         row = by_year.get(c.year)
         if row is None:
             changes.append(AreaFieldChange(field="year", year=c.year, old=None, new=c.year))
-        for attr in ("area_type", "police_classification"):
+        for attr in _given_classification(c):
             old = getattr(row, attr) if row is not None else None
             if old != getattr(c, attr):
                 changes.append(
@@ -306,6 +306,11 @@ def _given_fields(data: AreaCreate) -> dict[str, Any]:
     """The area's fields the file has a column for (an empty cell clears one); a column the
     file leaves out keeps what is stored, so a file of names alone does not wipe DeSO codes."""
     return data.model_dump(include=data.model_fields_set - {"classifications", "code"})
+
+
+def _given_classification(c: Classification) -> list[str]:
+    """The classification fields the file has a column for (the rest keep the stored year)."""
+    return [f for f in ("area_type", "police_classification") if f in c.model_fields_set]
 
 
 def _plan(
@@ -412,8 +417,8 @@ def import_rows(
                 if existing_row is None:
                     session.add(AreaClassification(area_id=area.id, **c.model_dump()))
                 else:
-                    existing_row.area_type = c.area_type
-                    existing_row.police_classification = c.police_classification
+                    for attr in _given_classification(c):
+                        setattr(existing_row, attr, getattr(c, attr))
         touched.append(area)
         done.append((row, data, area))
     session.flush()
@@ -545,13 +550,13 @@ def _row_payload(row: dict[str, str]) -> dict[str, Any]:
     if payload.get("households") is not None:
         payload["households"] = _maybe_int(payload["households"])
     if row.get("year"):
-        payload["classifications"] = [
-            {
-                "year": _maybe_int(row["year"]),
-                "area_type": _maybe_int(row["area_type"]) if row.get("area_type") else None,
-                "police_classification": row.get("police_classification") or None,
-            }
-        ]
+        # Only the columns the file has: a year's other field keeps its stored value.
+        classification: dict[str, Any] = {"year": _maybe_int(row["year"])}
+        if "area_type" in row:
+            classification["area_type"] = _maybe_int(row["area_type"]) if row["area_type"] else None
+        if "police_classification" in row:
+            classification["police_classification"] = row["police_classification"] or None
+        payload["classifications"] = [classification]
     elif row.get("area_type") or row.get("police_classification"):
         payload["classifications"] = [{"year": None}]
     return payload

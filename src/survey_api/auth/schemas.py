@@ -1,6 +1,5 @@
 """API keys as the API shows them: never a stored secret, the secret itself only once."""
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -8,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from survey_api.auth.service import MAX_KEY_NAME_LENGTH
 from survey_api.input_types import RequestModel
 from survey_api.paging import Page
+from survey_api.timestamps import UtcDatetime
 
 ApiKeyRole = Literal["admin", "analyst", "integrator"]
 
@@ -36,8 +36,10 @@ class ApiKeyRead(BaseModel):
     name: str
     role: ApiKeyRole
     prefix: str = Field(description="The secret's first characters, to recognise a key by.")
-    created_at: datetime
-    revoked_at: datetime | None = Field(description="When it stopped working; null while it works.")
+    created_at: UtcDatetime
+    revoked_at: UtcDatetime | None = Field(
+        description="When it stopped working; null while it works."
+    )
 
 
 class ApiKeyCreated(ApiKeyRead):

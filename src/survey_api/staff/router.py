@@ -122,13 +122,14 @@ def update_staff_user(
     operation_id="create_staff_user_password_link",
     response_model=PasswordLink,
     status_code=201,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 409),
 )
 def create_password_link(
     staff_user_id: StaffUserId, principal: Admin, session: SessionDep, request: Request
 ) -> PasswordLink:
     """A password reset: the old password, every session and earlier links stop working;
-    the answer holds a new one-time link (shown once, valid three days)."""
+    the answer holds a new one-time link (shown once, valid three days). A switched-off
+    account answers 409: switch it on first."""
     token = service.reset_password(session, principal.organisation_id, staff_user_id)
     return _link(request, session, token)
 

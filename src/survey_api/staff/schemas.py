@@ -1,12 +1,12 @@
 """Staff users (console accounts) as the API shows them: never a password or a token hash."""
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from survey_api.input_types import RequestModel
 from survey_api.paging import Page
+from survey_api.timestamps import UtcDatetime
 
 StaffRole = Literal["admin", "analyst", "viewer"]
 ROLE_DOC = (
@@ -43,15 +43,15 @@ class StaffUserRead(BaseModel):
     role: StaffRole
     active: bool
     has_password: bool = Field(description="false until the person has used a set-password link.")
-    created_at: datetime
-    password_changed_at: datetime | None
+    created_at: UtcDatetime
+    password_changed_at: UtcDatetime | None
 
 
 class PasswordLink(BaseModel):
     """A one-time link to choose a password: shown in this answer only, valid once."""
 
     url: str = Field(description="Send it to the person; it works once.")
-    expires_at: datetime
+    expires_at: UtcDatetime
 
 
 class StaffUserCreated(StaffUserRead):

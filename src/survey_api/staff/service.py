@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from survey_api.auth.dependencies import ALL_ROLES
@@ -79,6 +79,10 @@ class CurrentPasswordWrong(BadRequest):
 
 class EmailTaken(Conflict):
     """A new account's e-mail address has an account already."""
+
+
+class AccountSwitchedOff(Conflict):
+    """A password link for an account that is switched off (it could not be used)."""
 
 
 class LastAdmin(Conflict):
@@ -267,16 +271,19 @@ def update_user(
         raise BadRequest(f"unknown role {role!r}; use one of {', '.join(STAFF_ROLES)}")
     stays_admin = (role or user.role) == "admin" and (user.active if active is None else active)
     if user.role == "admin" and user.active and not stays_admin:
-        others = session.scalar(
-            select(func.count())
-            .select_from(StaffUser)
+        # The admins' rows stay locked until the transaction ends, so two admins demoting
+        # each other at once cannot both see the other one still there (PostgreSQL; SQLite
+        # has a single writer).
+        others = session.scalars(
+            select(StaffUser.id)
             .where(
                 StaffUser.organisation_id == organisation_id,
                 StaffUser.role == "admin",
                 StaffUser.active.is_(True),
                 StaffUser.id != user.id,
             )
-        )
+            .with_for_update()
+        ).all()
         if not others:
             raise LastAdmin(
                 f"{user.email} is the organisation's only active admin; make someone else "
@@ -323,6 +330,10 @@ def reset_password(session: Session, organisation_id: int, staff_user_id: int) -
     """An admin's reset: the old password and every session stop working; returns a new
     set-password token."""
     user = get_user(session, organisation_id, staff_user_id)
+    if not user.active:
+        raise AccountSwitchedOff(
+            f"{user.email} is switched off; switch the account on first, then make a new link"
+        )
     user.password_hash = None
     revoke_user_sessions(session, user.id)
     return issue_password_token(session, user)
