@@ -282,6 +282,18 @@ ROLE_RULES: dict[tuple[str, str], set[str]] = {
     ("PATCH", "/api/v1/interventions/{intervention_id}"): DEFINERS,
     ("DELETE", "/api/v1/interventions/{intervention_id}"): DEFINERS,
     ("GET", "/api/v1/interventions/{intervention_id}/evaluation"): ALL,
+    ("GET", "/api/v1/questionnaires/{questionnaire_id}/versions/{number}/comparability"): ALL,
+    ("GET", "/api/v1/rounds/{round_id}/share-links"): DEFINERS,
+    ("DELETE", "/api/v1/rounds/{round_id}/share-links/{share_link_id}"): DEFINERS,
+    ("GET", "/api/v1/api-keys"): {"admin"},
+    ("POST", "/api/v1/api-keys"): {"admin"},
+    ("DELETE", "/api/v1/api-keys/{api_key_id}"): {"admin"},
+    ("GET", "/api/v1/staff-users"): {"admin"},
+    ("POST", "/api/v1/staff-users"): {"admin"},
+    ("GET", "/api/v1/staff-users/{staff_user_id}"): {"admin"},
+    ("PATCH", "/api/v1/staff-users/{staff_user_id}"): {"admin"},
+    ("POST", "/api/v1/staff-users/{staff_user_id}/password-link"): {"admin"},
+    ("DELETE", "/api/v1/staff-users/{staff_user_id}/sessions"): {"admin"},
 }
 
 
@@ -311,6 +323,9 @@ def test_roles_per_route(org: Org, rule: tuple[str, str]) -> None:
         .replace("{number}", "1")
         .replace("{round_id}", "999999")
         .replace("{intervention_id}", "999999")
+        .replace("{share_link_id}", "999999")
+        .replace("{api_key_id}", "999999")
+        .replace("{staff_user_id}", "999999")
     )
     assert "{" not in path, f"give {template} an id to use here"
     headers = {"Idempotency-Key": "roles"} if path.endswith("/bulk") else {}

@@ -15,6 +15,14 @@ ApiKeyRole = Literal["admin", "analyst", "integrator"]
 class ApiKeyCreate(RequestModel):
     """A new key for an integrator, a script or a colleague."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"name": "Fastighetssystemet, export varje natt", "role": "integrator"}]
+        },
+    )
+
     name: str = Field(
         min_length=1,
         max_length=MAX_KEY_NAME_LENGTH,

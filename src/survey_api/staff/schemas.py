@@ -18,12 +18,24 @@ ROLE_DOC = (
 class StaffUserCreate(RequestModel):
     """A new console account; the person chooses a password through a one-time link."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"email": "samordnare@bostadsbolaget.se", "role": "analyst"}]
+        },
+    )
+
     email: str = Field(min_length=3, max_length=254, description="The person's work e-mail.")
     role: StaffRole = Field(description=ROLE_DOC)
 
 
 class StaffUserUpdate(RequestModel):
     """Change a role or switch an account off or on; omitted fields stay as they are."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"role": "viewer"}]}
+    )
 
     role: StaffRole | None = Field(default=None, description=ROLE_DOC)
     active: bool | None = Field(
