@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy.orm import Session, sessionmaker
 
-from survey_api.areas.service import OLE_MAGIC, XLSX_MEDIA_TYPE
+from survey_api.areas.upload import OLE_MAGIC, XLSX_MEDIA_TYPE
 from tests.api.support import area_count, error_locs, problem
 from tests.api.test_hostile_input import snapshot
 from tests.conftest import Org

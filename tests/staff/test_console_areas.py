@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from survey_api.areas.service import XLSX_MEDIA_TYPE
+from survey_api.areas.upload import XLSX_MEDIA_TYPE
 from tests.api.test_areas_import_preview import xlsx_of
 from tests.api.test_hostile_input import snapshot
 from tests.conftest import LiveServer

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.datastructures import UploadFile
 
 from survey_api.areas import service
+from survey_api.areas import upload as upload_file
 from survey_api.areas.schemas import (
     AreaCreate,
     AreaImportResult,
@@ -18,6 +19,7 @@ from survey_api.ids import MAX_ID
 from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 
 router = APIRouter(prefix="/areas", tags=["areas"])
+XLSX = upload_file.XLSX_MEDIA_TYPE
 
 AreaId = Annotated[int, Path(description="The area's id.", ge=1, le=MAX_ID)]
 CSV_EXAMPLE = (
@@ -105,7 +107,7 @@ FILE_SCHEMA = {"type": "string", "format": "binary"}
                         },
                         "required": ["file"],
                     },
-                    "encoding": {"file": {"contentType": f"text/csv, {service.XLSX_MEDIA_TYPE}"}},
+                    "encoding": {"file": {"contentType": f"text/csv, {XLSX}"}},
                     "example": {"file": CSV_EXAMPLE},
                 },
             },
@@ -136,7 +138,7 @@ def import_areas(
     rejects the whole file (422; `errors` lists each bad field by line number). With
     `dry_run=true` nothing is stored: the answer (200) lists per row what would happen and,
     in `errors`, every bad field; the import itself then does exactly what `rows` says."""
-    rows = service.read_upload(upload.body, upload.content_type)
+    rows = upload_file.read_upload(upload.body, upload.content_type)
     if dry_run:
         return service.preview_import(session, principal.organisation_id, rows)
     return service.import_rows(session, principal.organisation_id, rows)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from survey_api.areas import service as areas_service
+from survey_api.areas import upload as areas_upload
 from survey_api.areas.schemas import AreaCreate, AreaImportResult, AreaUpdate
 from survey_api.config import Settings
 from survey_api.console.auth import DefinerStaff, Fields, SessionDep, Staff, StaffPost
@@ -268,7 +269,7 @@ def _import_page(
         status=status,
         csrf_token=principal.csrf_token,
         problem=problem,
-        columns=areas_service.CSV_COLUMNS,
+        columns=areas_upload.CSV_COLUMNS,
     )
 
 
@@ -329,7 +330,7 @@ def preview_import(
     if upload is None or not body:
         return _import_page(request, principal, lang=lang, status=422, problem="no_file")
     try:
-        rows = areas_service.read_upload(body, upload.content_type)
+        rows = areas_upload.read_upload(body, upload.content_type)
     except (BadRequest, PayloadTooLarge, ValidationFailed) as refused:
         return _import_page(
             request, principal, lang=lang, status=refused.status_code, problem=refused.detail
@@ -354,7 +355,7 @@ def confirm_import(
     if not body or not hmac.compare_digest(expected, fields.get("signature", "")):
         return _import_page(request, principal, lang=lang, status=400, problem="not_previewed")
     filename = fields.get("filename", "")[:200]
-    rows = areas_service.read_upload(body)
+    rows = areas_upload.read_upload(body)
     preview = areas_service.preview_import(session, principal.organisation_id, rows)
     if preview.errors or not hmac.compare_digest(_plan_digest(preview), fields.get("plan", "")):
         # The stored areas changed since the preview: show what the file would do now.
