@@ -27,6 +27,13 @@ class Settings(BaseSettings):
         description="Base of the links printed on invitation letters and share links.",
     )
     max_body_bytes: int = Field(default=2_000_000, description="Request bodies above this get 413.")
+    max_import_bytes: int = Field(
+        default=200_000_000,
+        description="The limit instead for files of past surveys and classifications sent to "
+        "the import endpoints (POST /rounds/{id}/imports, /rounds/{id}/tallies/import, "
+        "/areas/classifications/import and the console's import pages); they are streamed to "
+        "a temporary file, not held in memory.",
+    )
     form_link_answer_limit: str = Field(
         default="20/hour",
         description="Answers one client may send through one round's area links, per process "

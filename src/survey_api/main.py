@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -90,18 +91,28 @@ def _http_detail(exc: StarletteHTTPException) -> str:
     return str(exc.detail)
 
 
-class BodySizeLimit:
-    """Answer 413 before reading more than max_bytes of a request body."""
+# The endpoints that take files of past surveys: they stream the body to a temporary file and
+# get their own, larger limit (settings.max_import_bytes).
+IMPORT_PATHS = re.compile(
+    r"^/(?:api/v1|console)/(?:rounds/[^/]+/(?:imports|tallies/import)|areas/classifications/"
+    r"import)(?:/|$)"
+)
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodySizeLimit:
+    """Answer 413 before reading more than max_bytes of a request body (import_bytes on the
+    import endpoints)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, import_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.import_bytes = max_bytes if import_bytes is None else import_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_bytes
+        limit = self.import_bytes if IMPORT_PATHS.match(scope["path"]) else self.max_bytes
         too_large = PayloadTooLarge(f"the request body exceeds the limit of {limit} bytes")
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
@@ -265,7 +276,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return problem_response(error, request)
 
     _include_routers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        import_bytes=settings.max_import_bytes,
+    )
     generate_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -216,7 +216,9 @@ def create_round(
         return _wizard(request, session, principal, lang=lang, values=values, errors=errors)
     errors = FormErrors()
     try:
-        survey_round = rounds_service.create_round(session, principal.organisation_id, data)
+        survey_round = rounds_service.create_round(
+            session, principal.organisation_id, data, role=principal.role
+        )
     except (NotFound, Conflict) as refused:
         name = next((f for key, f in _SERVICE_FIELD if key in refused.detail), "")
         if name:

@@ -207,7 +207,7 @@ def _choose_rounds(
             for r in rounds
             if r.open_date >= start and _kind(r.period) == kind and r.period > b.period
         ]
-        closed = [r for r in after if rounds_service.status_of(r) == "closed"]
+        closed = [r for r in after if rounds_service.status_of(r) in ("closed", "historical")]
         opened = [r for r in after if rounds_service.status_of(r) == "open"]
         if closed:
             a = closed[-1]

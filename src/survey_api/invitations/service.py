@@ -52,8 +52,14 @@ def issue(
 ) -> IssuedInvitations:
     """Issue `count` codes for an area of a round that is not closed."""
     survey_round = rounds_service.get_round(session, organisation_id, round_id)
-    if rounds_service.status_of(survey_round) == "closed":
+    status = rounds_service.status_of(survey_round)
+    if status == "closed":
         raise Conflict(f"survey round {round_id} is closed; no more invitations can be issued")
+    if status == "historical":
+        raise Conflict(
+            f"survey round {round_id} is historical: it is never open to tenants, so it takes "
+            "no invitations"
+        )
     rounds_service.require_area(session, round_id, area_id)
     issued_date = rounds_service.today()
     codes = ["".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH)) for _ in range(count)]

@@ -2,16 +2,19 @@
 
 from survey_api.models.area import POLICE_CLASSIFICATIONS, Area, AreaClassification
 from survey_api.models.base import Base, utcnow
+from survey_api.models.data_import import DATA_IMPORT_KINDS, DataImport
 from survey_api.models.intervention import FormTokenUse, Intervention, InterventionArea
 from survey_api.models.organisation import ROLES, ApiKey, Organisation
 from survey_api.models.questionnaire import Questionnaire, QuestionnaireVersion
 from survey_api.models.response import IdempotencyRecord, Invitation, PendingResponse, Response
 from survey_api.models.share_link import ShareLink
 from survey_api.models.staff import STAFF_ROLES, StaffPasswordToken, StaffSession, StaffUser
-from survey_api.models.survey_round import SurveyRound, SurveyRoundArea
+from survey_api.models.survey_round import ROUND_SOURCES, SurveyRound, SurveyRoundArea
 from survey_api.models.tally import Tally, TallyWatermark
 
 __all__ = [
+    "DATA_IMPORT_KINDS",
+    "ROUND_SOURCES",
     "POLICE_CLASSIFICATIONS",
     "ROLES",
     "STAFF_ROLES",
@@ -19,6 +22,7 @@ __all__ = [
     "Area",
     "AreaClassification",
     "Base",
+    "DataImport",
     "FormTokenUse",
     "IdempotencyRecord",
     "Intervention",

@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey_api.models.base import Base, utcnow
@@ -17,9 +17,16 @@ class Response(Base):
     __tablename__ = "response"
     __table_args__ = (
         CheckConstraint("channel IN ('web', 'paper', 'phone')", name="channel_known"),
-        CheckConstraint("entry IN ('code', 'link', 'api')", name="entry_known"),
+        CheckConstraint("entry IN ('code', 'link', 'api', 'import')", name="entry_known"),
         # The tally fold scans a round's responses past its watermark in id order.
         Index("ix_response_survey_round_id_id", "survey_round_id", "id"),
+        # Only imported responses carry an import; the index costs collected answers nothing.
+        Index(
+            "ix_response_data_import_id",
+            "data_import_id",
+            postgresql_where=text("data_import_id IS NOT NULL"),
+            sqlite_where=text("data_import_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,13 +34,19 @@ class Response(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"), index=True)
     language: Mapped[str] = mapped_column(String(8))
     channel: Mapped[str] = mapped_column(String(8))
-    # The way in: an invitation `code`, a poster's area `link`, or the `api` (staff entering
-    # paper and phone answers), so analysts can compare link answers with code answers.
+    # The way in: an invitation `code`, a poster's area `link`, the `api` (staff entering
+    # paper and phone answers), or an `import` of a past survey into a historical round, so
+    # analysts can compare link answers with code answers.
     entry: Mapped[str] = mapped_column(String(8))
     # For code answers, the date the batch was released from pending_response, not the date
     # the tenant answered (docs/privacy.md).
     submitted_date: Mapped[date]
     answers: Mapped[dict[str, Any]]
+    # The file an imported response came from (None for every collected answer), so that a
+    # wrong import can be taken back as a whole.
+    data_import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("data_import.id", ondelete="CASCADE"), default=None
+    )
 
 
 class PendingResponse(Base):

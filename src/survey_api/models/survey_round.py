@@ -1,16 +1,29 @@
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, true
+from sqlalchemy import CheckConstraint, ForeignKey, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey_api.models.base import Base, utcnow
 
+ROUND_SOURCES = ("collected", "imported", "imported_tallies")
+
 
 class SurveyRound(Base):
-    """A survey round (mätomgång): one published version, one period, a set of areas."""
+    """A survey round (mätomgång): one published version, one period, a set of areas.
+
+    ``source`` says where its answers come from: ``collected`` through this service, or a
+    historical round (never open to tenants) whose answers were ``imported`` response by
+    response, or of which only the answer counts per area, item and option were imported
+    (``imported_tallies``; figures that need respondent-level data are unavailable there).
+    """
 
     __tablename__ = "survey_round"
-    __table_args__ = (CheckConstraint("open_date <= close_date", name="dates_ordered"),)
+    __table_args__ = (
+        CheckConstraint("open_date <= close_date", name="dates_ordered"),
+        CheckConstraint(
+            "source IN ('collected', 'imported', 'imported_tallies')", name="source_known"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(
@@ -26,6 +39,9 @@ class SurveyRound(Base):
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     # Area links (posters) can be answered more than once by nature; a round can refuse them.
     area_links_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    source: Mapped[str] = mapped_column(
+        String(16), default="collected", server_default=text("'collected'")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -52,7 +52,9 @@ def create_round(
     body: SurveyRoundCreate, principal: Analyst, session: SessionDep
 ) -> SurveyRoundRead:
     """Create a survey round over a published questionnaire version and a set of areas."""
-    survey_round = service.create_round(session, principal.organisation_id, body)
+    survey_round = service.create_round(
+        session, principal.organisation_id, body, role=principal.role
+    )
     return service.read_rounds(session, [survey_round])[0]
 
 

@@ -9,7 +9,14 @@ from survey_api.paging import Page
 from survey_api.timestamps import UtcDatetime
 
 PERIOD_PATTERN = r"^[0-9]{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
-RoundStatus = Literal["scheduled", "open", "closed"]
+RoundStatus = Literal["scheduled", "open", "closed", "historical"]
+RoundSource = Literal["collected", "imported", "imported_tallies"]
+SOURCE_DESCRIPTION = (
+    "Where the round's answers come from: `collected` through this service, or a historical "
+    "round whose past answers were `imported` response by response, or of which only the "
+    "answer counts per area, item and option were imported (`imported_tallies`: figures that "
+    "need respondent-level data, such as composite indices and breakdowns, are unavailable)."
+)
 
 
 class SurveyRoundCreate(RequestModel):
@@ -45,11 +52,21 @@ class SurveyRoundCreate(RequestModel):
         description="Whether the round's area links (posters) accept answers. An area link can "
         "be answered more than once by nature; invitation codes cannot.",
     )
+    historical: bool = Field(
+        default=False,
+        description="A past survey brought in from elsewhere (admins only): its dates lie in "
+        "the past, it is never open to tenants and takes no invitations; its answers arrive "
+        "through `POST /rounds/{id}/imports` (response by response) or "
+        "`POST /rounds/{id}/tallies/import` (answer counts only).",
+    )
 
     @model_validator(mode="after")
     def dates_ordered(self) -> Self:
         if self.close_date < self.open_date:
             raise ValueError("close_date is before open_date")
+        if self.historical and self.area_links_enabled:
+            # A historical round has no area links; the default is for collected rounds.
+            self.area_links_enabled = False
         if len(set(self.area_ids)) != len(self.area_ids):
             raise ValueError("area_ids lists an area more than once")
         return self
@@ -68,7 +85,8 @@ class SurveyRoundUpdate(RequestModel):
 
 
 class SurveyRoundRead(BaseModel):
-    """A survey round and its state; `status` follows the dates unless closed early."""
+    """A survey round and its state; `status` follows the dates unless closed early, and is
+    `historical` for a past survey that was imported."""
 
     id: int
     name: str
@@ -81,6 +99,7 @@ class SurveyRoundRead(BaseModel):
     close_date: date
     closed_at: UtcDatetime | None
     status: RoundStatus
+    source: RoundSource = Field(description=SOURCE_DESCRIPTION)
     area_links_enabled: bool
     response_count: int = Field(description="Responses stored and counted in results.")
     pending_responses: int = Field(

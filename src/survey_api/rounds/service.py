@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from survey_api.areas import service as areas_service
-from survey_api.exceptions import Conflict, NotFound
+from survey_api.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from survey_api.models import (
     QuestionnaireVersion,
     Response,
@@ -36,8 +36,16 @@ def today() -> date:
     return datetime.now(SWEDEN).date()
 
 
+def is_historical(survey_round: SurveyRound) -> bool:
+    """Whether the round is a past survey brought in by import (never open to tenants)."""
+    return survey_round.source != "collected"
+
+
 def status_of(survey_round: SurveyRound, on: date | None = None) -> RoundStatus:
-    """scheduled before open_date, open until close_date (inclusive), closed after or early."""
+    """scheduled before open_date, open until close_date (inclusive), closed after or early;
+    historical for an imported past survey, whatever its dates."""
+    if is_historical(survey_round):
+        return "historical"
     on = on or today()
     if survey_round.closed_at is not None or on > survey_round.close_date:
         return "closed"
@@ -48,12 +56,15 @@ def status_of(survey_round: SurveyRound, on: date | None = None) -> RoundStatus:
 
 def status_is(status: RoundStatus, on: date) -> ColumnElement[bool]:
     """status_of as an SQL condition, so a status filter can be counted and paged in SQL."""
-    closed = or_(SurveyRound.closed_at.is_not(None), SurveyRound.close_date < on)
+    historical = SurveyRound.source != "collected"
+    if status == "historical":
+        return historical
+    closed = and_(~historical, or_(SurveyRound.closed_at.is_not(None), SurveyRound.close_date < on))
     if status == "closed":
         return closed
     if status == "scheduled":
-        return and_(~closed, SurveyRound.open_date > on)
-    return and_(~closed, SurveyRound.open_date <= on)
+        return and_(~historical, ~closed, SurveyRound.open_date > on)
+    return and_(~historical, ~closed, SurveyRound.open_date <= on)
 
 
 def get_round(session: Session, organisation_id: int, round_id: int) -> SurveyRound:
@@ -67,6 +78,11 @@ def get_round(session: Session, organisation_id: int, round_id: int) -> SurveyRo
 def require_open(survey_round: SurveyRound) -> None:
     """Raise Conflict unless the round accepts responses today."""
     status = status_of(survey_round)
+    if status == "historical":
+        raise Conflict(
+            f"survey round {survey_round.id} is historical: it takes imported answers "
+            f"(POST /rounds/{survey_round.id}/imports), not responses"
+        )
     if status == "closed":
         raise Conflict(f"survey round {survey_round.id} is closed and accepts no more responses")
     if status == "scheduled":
@@ -97,8 +113,13 @@ def require_area(session: Session, round_id: int, area_id: int) -> None:
         raise NotFound(f"area {area_id} does not take part in survey round {round_id}")
 
 
-def create_round(session: Session, organisation_id: int, data: SurveyRoundCreate) -> SurveyRound:
-    """Create a round over a published version and some of the organisation's areas."""
+def create_round(
+    session: Session, organisation_id: int, data: SurveyRoundCreate, *, role: str
+) -> SurveyRound:
+    """Create a round over a published version and some of the organisation's areas; a
+    historical round (a past survey to import) only by an admin."""
+    if data.historical and role != "admin":
+        raise Forbidden(f"only an admin may create a historical round; this key's role is {role!r}")
     version = questionnaires_service.get_version_by_id(
         session, organisation_id, data.questionnaire_version_id
     )
@@ -107,6 +128,18 @@ def create_round(session: Session, organisation_id: int, data: SurveyRoundCreate
             f"questionnaire version {version.id} is a draft; publish it before using it in a round"
         )
     areas_service.areas_by_ids(session, organisation_id, data.area_ids)
+    if data.historical and data.close_date >= today():
+        raise ValidationFailed(
+            "a historical round is a past survey: its close_date must be before today "
+            f"({today().isoformat()})",
+            errors=[
+                {
+                    "loc": ["body", "close_date"],
+                    "type": "historical_in_past",
+                    "msg": "a historical round must have closed before today",
+                }
+            ],
+        )
     survey_round = SurveyRound(
         organisation_id=organisation_id,
         questionnaire_version_id=version.id,
@@ -114,7 +147,8 @@ def create_round(session: Session, organisation_id: int, data: SurveyRoundCreate
         period=data.period,
         open_date=data.open_date,
         close_date=data.close_date,
-        area_links_enabled=data.area_links_enabled,
+        area_links_enabled=data.area_links_enabled and not data.historical,
+        source="imported" if data.historical else "collected",
     )
     session.add(survey_round)
     session.flush()
@@ -128,6 +162,8 @@ def create_round(session: Session, organisation_id: int, data: SurveyRoundCreate
 def close_round(session: Session, organisation_id: int, round_id: int) -> SurveyRound:
     """Close a round now, before its close date."""
     survey_round = get_round(session, organisation_id, round_id)
+    if is_historical(survey_round):
+        raise Conflict(f"survey round {round_id} is historical: it was never open")
     if survey_round.closed_at is not None:
         raise Conflict(f"survey round {round_id} was already closed")
     survey_round.closed_at = utcnow()
@@ -142,6 +178,11 @@ def update_round(
 ) -> SurveyRound:
     """Change a round's settings (area links on or off)."""
     survey_round = get_round(session, organisation_id, round_id)
+    if is_historical(survey_round) and data.area_links_enabled:
+        raise Conflict(
+            f"survey round {round_id} is historical: it is never open to tenants, so it has "
+            "no area links to turn on"
+        )
     survey_round.area_links_enabled = data.area_links_enabled
     session.flush()
     return survey_round
@@ -216,6 +257,7 @@ def read_rounds(
             close_date=r.close_date,
             closed_at=r.closed_at,
             status=status_of(r, on),
+            source=r.source,
             area_links_enabled=r.area_links_enabled,
             response_count=counts.get(r.id, 0),
             pending_responses=waiting.get(r.id, 0),

@@ -142,7 +142,7 @@ def _require_open(ctx: FormContext, language: str) -> None:
     if ctx.survey_round.closed_at is not None:
         closed_on = min(closed_on, ctx.survey_round.closed_at.date())
     raise TenantProblem(
-        CLOSED if status == "closed" else NOT_YET_OPEN,
+        NOT_YET_OPEN if status == "scheduled" else CLOSED,
         language=language,
         languages=ctx.languages,
         params={
