@@ -139,7 +139,7 @@ def _parse_xlsx(body: bytes) -> list[tuple[int, dict[str, str]]]:
         try:
             cells = sheet.iter_rows(max_col=MAX_XLSX_COLUMNS, values_only=True)
             for line, values in enumerate(cells, start=1):
-                texts = [_cell_text(v) for v in values]
+                texts = [cell_text(v) for v in values]
                 if line == 1:
                     header = texts
                     while header and not header[-1]:
@@ -167,7 +167,7 @@ def _parse_xlsx(body: bytes) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
-def _cell_text(value: object) -> str:
+def cell_text(value: object) -> str:
     """An Excel cell as the text a CSV would hold: 2300 (not 2300.0), dates as YYYY-MM-DD."""
     if value is None:
         return ""
