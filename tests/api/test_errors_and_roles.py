@@ -247,6 +247,7 @@ ROLE_RULES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/areas"): ALL,
     ("POST", "/api/v1/areas"): DEFINERS,
     ("POST", "/api/v1/areas/import"): DEFINERS,
+    ("POST", "/api/v1/areas/classifications/import"): DEFINERS,
     ("GET", "/api/v1/areas/{area_id}"): ALL,
     ("PATCH", "/api/v1/areas/{area_id}"): DEFINERS,
     ("GET", "/api/v1/questionnaires"): ALL,

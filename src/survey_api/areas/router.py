@@ -16,6 +16,8 @@ from survey_api.areas.schemas import (
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
 from survey_api.exceptions import ValidationFailed, problem_responses
 from survey_api.ids import MAX_ID
+from survey_api.imports import classifications as classifications_import
+from survey_api.imports import files as import_files
 from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 
 router = APIRouter(prefix="/areas", tags=["areas"])
@@ -142,6 +144,80 @@ def import_areas(
     if dry_run:
         return service.preview_import(session, principal.organisation_id, rows)
     return service.import_rows(session, principal.organisation_id, rows)
+
+
+CLASSIFICATIONS_EXAMPLE = (
+    "code_kind,code,code_version,year,area_type,police_class\n"
+    "deso,1480C1010,2018,2023,1,\n"
+    "regso,1480R001,2018,2023,,särskilt utsatt område\n"
+    "area_code,hjallbo,,2024,1,sarskilt_utsatt\n"
+)
+
+
+async def _classifications_file(request: Request) -> UploadFile:
+    """The `file` part of the multipart form, left spooled (on disk when large) for the
+    route to stream; Starlette closes it when the request ends."""
+    form = await request.form(max_files=1, max_fields=1)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise ValidationFailed(
+            "invalid request: body.file: the form needs the CSV or XLSX file as its `file` part",
+            errors=[{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}],
+        )
+    return upload
+
+
+@router.post(
+    "/classifications/import",
+    operation_id="import_area_classifications",
+    response_model=classifications_import.ClassificationImportReport,
+    responses=problem_responses(400, 401, 403, 413, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "file": {**FILE_SCHEMA, "description": "The CSV or XLSX file."}
+                        },
+                        "required": ["file"],
+                    },
+                    "encoding": {"file": {"contentType": f"text/csv, {XLSX}"}},
+                    "example": {"file": CLASSIFICATIONS_EXAMPLE},
+                }
+            },
+        }
+    },
+)
+def import_area_classifications(
+    principal: Analyst,
+    session: SessionDep,
+    upload: Annotated[UploadFile, Depends(_classifications_file)],
+    dry_run: Annotated[
+        bool,
+        Query(
+            description="Read and match the whole file and answer the report (matched with "
+            "old and new values, unmatched, conflicts, row problems), storing nothing."
+        ),
+    ] = False,
+) -> classifications_import.ClassificationImportReport:
+    """Import official area classifications (Segregationsbarometern's area type 1–5, the
+    police's list) per year from a CSV (UTF-8, UTF-8 with BOM or Windows-1252; `,`, `;` or
+    tab) or XLSX file, sent as the `file` part of a multipart form. Columns: code_kind
+    (`deso`, `regso` or `area_code`), code, year, area_type and/or police_class (our codes
+    or the police's words "utsatt område", "riskområde", "särskilt utsatt område"), optional
+    code_version (the DeSO/RegSO code set's year, matched against the area's version). Rows
+    for codes none of your areas has are counted as unmatched, not errors. Where rows give
+    one area and year different values, area_code wins over DeSO over RegSO; rows of one
+    code kind that disagree are a refused conflict. A blank cell keeps the stored value.
+    The real run is all or nothing: any row problem or refused conflict answers 422 with the
+    report under `report`. The same file again answers 200 with `replayed: true`."""
+    source = import_files.spool(upload.file, upload.filename, upload.content_type)
+    return classifications_import.import_classifications(
+        session, principal.organisation_id, source, dry_run=dry_run
+    )
 
 
 @router.get(
