@@ -11,9 +11,10 @@ GET  /console/areas/{id}/classification, POST    (analyst) add or replace a year
 
 Every rule comes from areas.service, which the API calls too: the request models AreaCreate
 and AreaUpdate, and one import plan for the preview and the import. The previewed file
-travels back in the confirmation form with an HMAC over it (the server's secret key and this
-session's CSRF token), so the confirmation imports that very file or nothing; and the import
-only runs if its plan is still the previewed one (the stored areas may have changed since).
+travels back in the confirmation form with an HMAC over it (console/uploads.py: the server's
+secret key and this session's CSRF token), so the confirmation imports that very file or
+nothing; and the import only runs if its plan is still the previewed one (the stored areas
+may have changed since).
 """
 
 import base64
@@ -32,6 +33,7 @@ from survey_api.areas import service as areas_service
 from survey_api.areas import upload as areas_upload
 from survey_api.areas.schemas import AreaCreate, AreaImportResult, AreaUpdate
 from survey_api.config import Settings
+from survey_api.console import uploads
 from survey_api.console.auth import DefinerStaff, Fields, SessionDep, Staff, StaffPost
 from survey_api.console.forms import (
     FormErrors,
@@ -214,15 +216,9 @@ def create_area(
 # --- the import --------------------------------------------------------------------------------
 
 
-def _secret(request: Request) -> bytes:
-    settings: Settings = request.app.state.settings
-    return settings.secret_key.get_secret_value().encode()
-
-
 def _signature(request: Request, principal: StaffPrincipal, body: bytes) -> str:
     """An HMAC over the file, bound to this session: the confirmation imports this file only."""
-    message = b"console-area-import\0" + principal.csrf_token.encode() + b"\0" + body
-    return hmac.new(_secret(request), message, hashlib.sha256).hexdigest()
+    return uploads.signature(request, principal, "console-area-import", body)
 
 
 def _max_bytes(request: Request) -> int:

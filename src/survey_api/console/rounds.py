@@ -1,7 +1,8 @@
 """The console's Rounds section: list, create wizard, round page, codes, letters, posters, close.
 
 GET  /console/rounds                          rounds, newest period first, a page at a time
-GET  /console/rounds/new, POST                (analyst) the create wizard: one form in steps
+GET  /console/rounds/new, POST                (analyst) the create wizard: one form in steps;
+                                              ?kind=historical (admin) a past survey to import
 GET  /console/rounds/{id}                     a round: its areas, codes issued and used
 POST /console/rounds/{id}/invitations         (analyst) issue codes for an area, shown once
 POST /console/rounds/{id}/letters             (analyst) letters for exactly those codes
@@ -11,7 +12,9 @@ GET  /console/rounds/{id}/close, POST         (analyst) close the round, after a
 
 Every rule and every count comes from the services the API calls (rounds, invitations, areas,
 questionnaires, web/letters, web/tokens); this module only turns form fields into their
-request models and their answers and errors into pages.
+request models and their answers and errors into pages. A historical round (a past survey,
+filled by import: console/imports.py) shows where its data came from and none of what only a
+round open to tenants has (codes, letters, posters, area links, closing early).
 """
 
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from survey_api.areas import service as areas_service
+from survey_api.console import imports as imports_area
 from survey_api.console.auth import DefinerStaff, Fields, SessionDep, Staff, StaffPost
 from survey_api.console.forms import (
     CheckedAreas,
@@ -40,7 +44,7 @@ from survey_api.console.forms import (
     path_id,
 )
 from survey_api.console.rendering import ConsoleRoute, PageLanguage, page_language, redirect, render
-from survey_api.exceptions import Conflict, NotFound, ValidationFailed
+from survey_api.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from survey_api.invitations import service as invitations_service
 from survey_api.invitations.schemas import InvitationIssue
 from survey_api.models import SurveyRound
@@ -156,13 +160,24 @@ def _wizard(
         versions=_published_versions(session, principal.organisation_id, lang.code),
         areas=area_choices(session, principal.organisation_id),
         values=values,
+        historical=values.get("historical") == "on",
         **form_state(errors, WIZARD_FIELDS),
     )
 
 
+def _may_create_historical(principal: StaffPrincipal) -> None:
+    """Only an admin is offered the historical wizard; rounds_service.create_round holds the
+    rule itself and refuses anyone else's post with the same 403."""
+    if principal.role != "admin":
+        raise Forbidden(
+            f"only an admin may create a historical round; your role is {principal.role!r}"
+        )
+
+
 @router.get("/new")
 def new_round_page(request: Request, session: SessionDep, principal: DefinerStaff) -> Response:
-    """(analyst) The create wizard, with dates from today filled in."""
+    """(analyst) The create wizard, with dates from today filled in; with ?kind=historical
+    (admin) the wizard for a past survey, with last year's dates."""
     today = rounds_service.today()
     values = {
         "name": "",
@@ -172,7 +187,18 @@ def new_round_page(request: Request, session: SessionDep, principal: DefinerStaf
         "open_date": today.isoformat(),
         "close_date": (today + timedelta(days=DEFAULT_OPEN_DAYS)).isoformat(),
         "area_links_enabled": "on",
+        "historical": "",
     }
+    if request.query_params.get("kind") == "historical":
+        _may_create_historical(principal)
+        last_year = today.year - 1
+        values |= {
+            "period": str(last_year),
+            "open_date": f"{last_year}-03-01",
+            "close_date": f"{last_year}-03-29",
+            "area_links_enabled": "off",
+            "historical": "on",
+        }
     return _wizard(request, session, principal, lang=page_language(request), values=values)
 
 
@@ -200,6 +226,7 @@ def create_round(
     lang = page_language(request, fields.get("_lang"))
     values: dict[str, Any] = {name: fields.get(name, "") for name in WIZARD_FIELDS}
     values["area_ids"] = checked
+    values["historical"] = "on" if fields.get("historical") == "on" else ""
     body = {
         "name": values["name"].strip(),
         "questionnaire_version_id": _to_int(values["questionnaire_version_id"]),
@@ -208,6 +235,7 @@ def create_round(
         "open_date": values["open_date"].strip() or None,
         "close_date": values["close_date"].strip() or None,
         "area_links_enabled": values["area_links_enabled"] != "off",
+        "historical": values["historical"] == "on",
     }
     try:
         data = SurveyRoundCreate.model_validate(body)
@@ -224,6 +252,12 @@ def create_round(
         if name:
             errors.add(name, refused.detail)
         else:
+            errors.general.append(refused.detail)
+        return _wizard(request, session, principal, lang=lang, values=values, errors=errors)
+    except ValidationFailed as refused:
+        # A historical round's dates must lie in the past (the service's rule).
+        errors = model_errors(refused.errors or [], lambda loc, _: _wizard_field(loc[1:], ""))
+        if not errors:
             errors.general.append(refused.detail)
         return _wizard(request, session, principal, lang=lang, values=values, errors=errors)
     return redirect(lang.url(f"/console/rounds/{survey_round.id}", done="created"))
@@ -292,6 +326,7 @@ def _round_page(
         issue_order=[n for n in ("area_id", "count") if issue_errors and n in issue_errors.fields],
         issue_values=issue_values or {"area_id": "", "count": ""},
         problem=problem,
+        **imports_area.history(session, principal, read),
     )
 
 
@@ -417,6 +452,8 @@ def posters_page(
 ) -> Response:
     """(analyst) One printable poster per area: the area link and its QR code."""
     survey_round = _round(session, principal, round_id)
+    if rounds_service.is_historical(survey_round):
+        raise Conflict(f"survey round {survey_round.id} is historical: it has no area links")
     read = _read(session, survey_round)
     settings = app_settings(request)
     posters = []
