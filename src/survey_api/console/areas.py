@@ -5,6 +5,8 @@ GET  /console/areas                              areas by code, searchable, a pa
 GET  /console/areas/new, POST                    (analyst) create an area
 GET  /console/areas/import, POST                 (analyst) upload a file: the preview
 POST /console/areas/import/confirm               (analyst) import exactly the previewed file
+GET  /console/areas/classifications/import, POST (analyst) official classifications: the dry run
+POST /console/areas/classifications/import/confirm (analyst) import exactly the previewed file
 GET  /console/areas/{id}                         an area with its classifications per year
 GET  /console/areas/{id}/edit, POST              (analyst) change it
 GET  /console/areas/{id}/classification, POST    (analyst) add or replace a year's classification
@@ -21,6 +23,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import io
 import zlib
 from typing import Annotated, Any
 
@@ -53,6 +56,8 @@ from survey_api.exceptions import (
     SurveyError,
     ValidationFailed,
 )
+from survey_api.imports import classifications as classifications_import
+from survey_api.imports import files as import_files
 from survey_api.models import Area
 from survey_api.paging import PageRequest
 from survey_api.staff.service import StaffPrincipal
@@ -367,6 +372,138 @@ def confirm_import(
         )
     result = areas_service.import_rows(session, principal.organisation_id, rows)
     return render(request, "areas/imported.html", lang=lang, result=result, filename=filename)
+
+
+# --- official classifications ---------------------------------------------------------------
+# The same two steps as the areas import above, with the same carried, signed file (purpose
+# "console-classification-import", so an areas preview cannot confirm a classifications import)
+# and the same plan check; the report is imports.classifications', which the API answers too.
+
+CLASSIFICATIONS_PURPOSE = "console-classification-import"
+
+
+def _classifications_digest(report: classifications_import.ClassificationImportReport) -> str:
+    """What the dry run showed (the changes and conflicts) as one value to compare."""
+    shown = report.model_dump(mode="json", include={"changes", "conflicts", "replayed"})
+    return hashlib.sha256(repr(shown).encode()).hexdigest()
+
+
+def _classifications_page(
+    request: Request,
+    principal: StaffPrincipal,
+    *,
+    lang: PageLanguage,
+    status: int = 200,
+    problem: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "areas/classifications_import.html",
+        lang=lang,
+        status=status,
+        csrf_token=principal.csrf_token,
+        problem=problem,
+    )
+
+
+def _classifications_report(
+    request: Request,
+    principal: StaffPrincipal,
+    *,
+    lang: PageLanguage,
+    body: bytes,
+    report: classifications_import.ClassificationImportReport,
+    status: int = 200,
+    changed: bool = False,
+) -> Response:
+    importable = not report.refused and not report.replayed
+    return render(
+        request,
+        "areas/classifications_preview.html",
+        lang=lang,
+        status=status,
+        csrf_token=principal.csrf_token,
+        report=report,
+        importable=importable,
+        file_data=_pack(body) if importable else "",
+        signature=uploads.signature(request, principal, CLASSIFICATIONS_PURPOSE, body),
+        plan=_classifications_digest(report),
+        changed=changed,
+    )
+
+
+def _import_limit(request: Request) -> int:
+    settings: Settings = request.app.state.settings
+    return settings.max_import_bytes
+
+
+@router.get("/classifications/import")
+def classifications_import_page(request: Request, principal: DefinerStaff) -> Response:
+    """(analyst) Choose a file of official area classifications to check."""
+    return _classifications_page(request, principal, lang=page_language(request))
+
+
+@router.post("/classifications/import")
+def preview_classifications_import(
+    request: Request,
+    session: SessionDep,
+    allowed: DefinerStaff,
+    principal: StaffPost,
+    fields: Fields,
+    upload: Uploaded,
+) -> Response:
+    """(analyst) The dry run: what the file would change, what it does not match, its
+    conflicts and row problems; stores nothing."""
+    lang = page_language(request, fields.get("_lang"))
+    if upload is None or upload.size == 0:
+        return _classifications_page(request, principal, lang=lang, status=422, problem="no_file")
+    try:
+        source = import_files.spool(upload.file, upload.filename, upload.content_type)
+        report = classifications_import.import_classifications(
+            session, principal.organisation_id, source, dry_run=True
+        )
+    except (BadRequest, PayloadTooLarge) as refused:
+        return _classifications_page(
+            request, principal, lang=lang, status=refused.status_code, problem=refused.detail
+        )
+    source.stream.seek(0)
+    body = source.stream.read()
+    return _classifications_report(request, principal, lang=lang, body=body, report=report)
+
+
+@router.post("/classifications/import/confirm")
+def confirm_classifications_import(
+    request: Request,
+    session: SessionDep,
+    allowed: DefinerStaff,
+    principal: StaffPost,
+    fields: Fields,
+) -> Response:
+    """(analyst) Import the previewed file, if it is that file and its report is unchanged."""
+    lang = page_language(request, fields.get("_lang"))
+    body = _unpack(fields.get("file_data", ""), _import_limit(request))
+    if not body or not uploads.signed(
+        request, principal, fields.get("signature", ""), CLASSIFICATIONS_PURPOSE, body
+    ):
+        return _classifications_page(
+            request, principal, lang=lang, status=400, problem="not_previewed"
+        )
+    name = fields.get("filename", "")
+    source = import_files.spool(io.BytesIO(body), name)
+    preview = classifications_import.import_classifications(
+        session, principal.organisation_id, source, dry_run=True
+    )
+    if preview.refused or not hmac.compare_digest(
+        _classifications_digest(preview), fields.get("plan", "")
+    ):
+        # The stored classifications changed since the dry run: show what the file does now.
+        return _classifications_report(
+            request, principal, lang=lang, body=body, report=preview, status=409, changed=True
+        )
+    report = classifications_import.import_classifications(
+        session, principal.organisation_id, source, dry_run=False
+    )
+    return render(request, "areas/classifications_imported.html", lang=lang, report=report)
 
 
 # --- one area ----------------------------------------------------------------------------------
