@@ -57,6 +57,11 @@ class ImportReport(BaseModel):
         description=f"Every problem, by row; the first {MAX_LISTED_PROBLEMS} are listed."
     )
     problems_total: int
+    unmapped_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns of the file that the mapping neither reads nor ignores (their "
+        "cells are never read or stored); a hint that the mapping may miss something.",
+    )
 
 
 class DataImportRead(BaseModel):

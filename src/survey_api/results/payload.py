@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypedDict, Unpack
 
 import pydantic_core
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_api.exceptions import ValidationFailed
+from survey_api.models import DataImport
 from survey_api.questionnaires.definition import (
     Index,
     Indicator,
@@ -263,6 +265,17 @@ _PAYLOAD_CACHE_SIZE = 4  # a whole round is a few MB of Python objects
 _payload_lock = threading.Lock()
 
 
+def _response_imports(session: Session, round_id: int) -> tuple[int, ...]:
+    """The response imports of a historical round (each can be taken back as a whole)."""
+    return tuple(
+        session.scalars(
+            select(DataImport.id)
+            .where(DataImport.survey_round_id == round_id, DataImport.kind == "responses")
+            .order_by(DataImport.id)
+        )
+    )
+
+
 def round_payload(
     session: Session,
     organisation_id: int,
@@ -284,6 +297,9 @@ def round_payload(
         survey_round.period,
         survey_round.questionnaire_version_id,
         header.folded.last_response_id,
+        # Taking back a response import deletes responses at or below the watermark: the
+        # imports of a historical round are part of what its tallies hold.
+        _response_imports(session, round_id) if survey_round.source == "imported" else (),
         header.min_cell,
         tuple(header.areas),
         tuple(sorted(header.invitations.items())),
