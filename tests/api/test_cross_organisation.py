@@ -32,6 +32,7 @@ MISSING_API_KEY, MISSING_STAFF_USER, MISSING_SHARE_LINK = (
     2_000_000_007,
 )
 MISSING_CODE = "ACDE-FHJK-MNPQ"
+MISSING_IMPORT = 2_000_000_008
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Ids:
     api_key: int = MISSING_API_KEY
     staff_user: int = MISSING_STAFF_USER
     share_link: int = MISSING_SHARE_LINK
+    data_import: int = MISSING_IMPORT
 
 
 def answers_body(ids: Ids) -> dict[str, Any]:
@@ -91,6 +93,14 @@ REQUESTS: dict[tuple[str, str], Request] = {
         "json": {"responses": [{**answers_body(ids), "channel": "paper"}]},
         "headers": {"Idempotency-Key": f"cross-{ids.round}"},
     },
+    ("POST", "/api/v1/rounds/{round_id}/imports"): lambda ids: {
+        "files": {"file": ("past.csv", b"area;trivsel\r\nhemligt-omrade;1\r\n", "text/csv")},
+        "data": {"mapping": '{"preset": "item_columns"}'},
+    },
+    ("GET", "/api/v1/rounds/{round_id}/imports"): lambda ids: {},
+    ("GET", "/api/v1/rounds/{round_id}/imports/{import_id}"): lambda ids: {},
+    ("DELETE", "/api/v1/rounds/{round_id}/imports/{import_id}"): lambda ids: {},
+    ("GET", "/api/v1/imports/mappings/{name}"): lambda ids: {},
     ("GET", "/api/v1/rounds/{round_id}/results"): lambda ids: {},
     ("GET", "/api/v1/rounds/{round_id}/exports/codebook"): lambda ids: {},
     ("GET", "/api/v1/rounds/{round_id}/exports/responses"): lambda ids: {},
@@ -136,6 +146,8 @@ def fill(template: str, ids: Ids) -> str:
         .replace("{api_key_id}", str(ids.api_key))
         .replace("{staff_user_id}", str(ids.staff_user))
         .replace("{share_link_id}", str(ids.share_link))
+        .replace("{import_id}", str(ids.data_import))
+        .replace("{name}", "no-such-mapping")
     )
     assert "{" not in path, f"fill() does not know the parameter in {template}"
     return path
@@ -165,6 +177,7 @@ def swaps(missing: Ids, actual: Ids) -> dict[str, str]:
             "api_key",
             "staff_user",
             "share_link",
+            "data_import",
         )
     }
 

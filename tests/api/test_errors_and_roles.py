@@ -266,6 +266,12 @@ ROLE_RULES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/rounds/{round_id}/invitations"): ALL,
     ("POST", "/api/v1/rounds/{round_id}/responses"): UPLOADERS,
     ("POST", "/api/v1/rounds/{round_id}/responses/bulk"): UPLOADERS,
+    ("POST", "/api/v1/rounds/{round_id}/imports"): DEFINERS,
+    ("GET", "/api/v1/rounds/{round_id}/imports"): DEFINERS,
+    ("GET", "/api/v1/rounds/{round_id}/imports/{import_id}"): DEFINERS,
+    ("DELETE", "/api/v1/rounds/{round_id}/imports/{import_id}"): {"admin"},
+    ("GET", "/api/v1/imports/mappings"): ALL,
+    ("GET", "/api/v1/imports/mappings/{name}"): ALL,
     ("POST", "/api/v1/rounds/{round_id}/invitations/letters"): DEFINERS,
     ("GET", "/api/v1/rounds/{round_id}/area-links"): DEFINERS,
     ("GET", "/api/v1/rounds/{round_id}/results"): ALL,
@@ -327,6 +333,8 @@ def test_roles_per_route(org: Org, rule: tuple[str, str]) -> None:
         .replace("{share_link_id}", "999999")
         .replace("{api_key_id}", "999999")
         .replace("{staff_user_id}", "999999")
+        .replace("{import_id}", "999999")
+        .replace("{name}", "limesurvey_standard")
     )
     assert "{" not in path, f"give {template} an id to use here"
     headers = {"Idempotency-Key": "roles"} if path.endswith("/bulk") else {}
