@@ -93,6 +93,11 @@ REQUESTS: dict[tuple[str, str], Request] = {
         "json": {"responses": [{**answers_body(ids), "channel": "paper"}]},
         "headers": {"Idempotency-Key": f"cross-{ids.round}"},
     },
+    ("POST", "/api/v1/rounds/{round_id}/tallies/import"): lambda ids: {
+        "files": {
+            "file": ("counts.csv", b"area,item,option,count\r\nx,trivsel,1,3\r\n", "text/csv")
+        }
+    },
     ("POST", "/api/v1/rounds/{round_id}/imports"): lambda ids: {
         "files": {"file": ("past.csv", b"area;trivsel\r\nhemligt-omrade;1\r\n", "text/csv")},
         "data": {"mapping": '{"preset": "item_columns"}'},

@@ -266,6 +266,7 @@ ROLE_RULES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/rounds/{round_id}/invitations"): ALL,
     ("POST", "/api/v1/rounds/{round_id}/responses"): UPLOADERS,
     ("POST", "/api/v1/rounds/{round_id}/responses/bulk"): UPLOADERS,
+    ("POST", "/api/v1/rounds/{round_id}/tallies/import"): DEFINERS,
     ("POST", "/api/v1/rounds/{round_id}/imports"): DEFINERS,
     ("GET", "/api/v1/rounds/{round_id}/imports"): DEFINERS,
     ("GET", "/api/v1/rounds/{round_id}/imports/{import_id}"): DEFINERS,

@@ -375,6 +375,7 @@ def test_suppressed_cells_look_the_same_whatever_their_n(org: Org) -> None:
         "favourable": None,
         "mean": None,
         "index": None,
+        "unavailable_reason": None,
         "breakdown": a["breakdown"],
     }
     groups = a["breakdown"] + b["breakdown"]

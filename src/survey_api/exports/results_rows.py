@@ -2,7 +2,9 @@
 
 Every row says which cell it belongs to (area or pooled group, optional breakdown group) and
 what it measures; a suppressed cell's row has `suppressed` = 1 and every figure empty, the same
-whatever its true n, exactly as in the API.
+whatever its true n, exactly as in the API. `source` is the round's (collected, imported or
+imported_tallies); `unavailable_reason` says why figures a round of answer counts cannot give
+(composite indices, some multi-choice shares) are empty.
 """
 
 from collections.abc import Iterator
@@ -47,6 +49,8 @@ HEADER = [
     "index_high",
     "weighting",
     "as_of",
+    "source",
+    "unavailable_reason",
 ]
 
 
@@ -78,9 +82,23 @@ def _index(figure: IndexFigure | None) -> Row:
     )
 
 
-def _row(base: Row, measure: str, key: str, suppressed: bool, figures: Row) -> list[Any]:
-    """A row in HEADER order; a suppressed cell's figures stay empty."""
-    row = {**base, "measure": measure, "key": key, "suppressed": suppressed}
+def _row(
+    base: Row,
+    measure: str,
+    key: str,
+    suppressed: bool,
+    figures: Row,
+    unavailable: str | None = None,
+) -> list[Any]:
+    """A row in HEADER order; a suppressed cell's figures stay empty (an unavailable one's are
+    null already)."""
+    row = {
+        **base,
+        "measure": measure,
+        "key": key,
+        "suppressed": suppressed,
+        "unavailable_reason": unavailable,
+    }
     if not suppressed:
         row.update(figures)
     # Flags as 1/0, so every format and dialect writes them the same way.
@@ -90,7 +108,7 @@ def _row(base: Row, measure: str, key: str, suppressed: bool, figures: Row) -> l
 def _item_rows(base: Row, key: str, cell: ItemCell) -> Iterator[list[Any]]:
     figures = dict(n=cell.n, non_substantive=cell.non_substantive)
     figures |= _share(cell.favourable) | _mean(cell.mean) | _index(cell.index)
-    yield _row(base, "item", key, cell.suppressed, figures)
+    yield _row(base, "item", key, cell.suppressed, figures, cell.unavailable_reason)
     for option in cell.distribution or []:
         yield _row(
             {**base, "option_code": option.code},
@@ -104,16 +122,28 @@ def _item_rows(base: Row, key: str, cell: ItemCell) -> Iterator[list[Any]]:
 def _indicator_row(base: Row, key: str, cell: IndicatorCell) -> list[Any]:
     count = None if cell.share is None else cell.share.x
     figures = dict(n=cell.n, count=count) | _share(cell.share)
-    return _row(base, "indicator", key, cell.suppressed, figures)
+    return _row(base, "indicator", key, cell.suppressed, figures, cell.unavailable_reason)
 
 
 def _composite_row(base: Row, key: str, cell: CompositeCell) -> list[Any]:
-    return _row(base, "index", key, cell.suppressed, dict(n=cell.n) | _index(cell.index))
+    return _row(
+        base,
+        "index",
+        key,
+        cell.suppressed,
+        dict(n=cell.n) | _index(cell.index),
+        cell.unavailable_reason,
+    )
 
 
 def result_rows(results: RoundResults) -> Iterator[list[Any]]:
     """Rows in HEADER order: each area (and breakdown group), then each pooled group."""
-    common = {**dict.fromkeys(HEADER), "period": results.period, "as_of": results.as_of.isoformat()}
+    common = {
+        **dict.fromkeys(HEADER),
+        "period": results.period,
+        "as_of": results.as_of.isoformat(),
+        "source": results.source,
+    }
 
     def grouped(base: Row, code: int) -> Row:
         return {**base, "breakdown_item": results.by, "breakdown_code": code}
@@ -145,6 +175,7 @@ def result_rows(results: RoundResults) -> Iterator[list[Any]]:
                 pooled_item.key,
                 pooled_item.suppressed,
                 figures,
+                pooled_item.unavailable_reason,
             )
         for pooled_indicator in pool.indicators:
             yield _row(
@@ -153,6 +184,7 @@ def result_rows(results: RoundResults) -> Iterator[list[Any]]:
                 pooled_indicator.key,
                 pooled_indicator.suppressed,
                 dict(n=pooled_indicator.n) | _share(pooled_indicator.share),
+                pooled_indicator.unavailable_reason,
             )
         for pooled_index in pool.indices:
             yield _row(
@@ -161,4 +193,5 @@ def result_rows(results: RoundResults) -> Iterator[list[Any]]:
                 pooled_index.key,
                 pooled_index.suppressed,
                 dict(n=pooled_index.n) | _index(pooled_index.index),
+                pooled_index.unavailable_reason,
             )

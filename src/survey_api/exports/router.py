@@ -92,7 +92,7 @@ def export_responses(
     "/results",
     operation_id="export_round_results",
     response_class=StreamingResponse,
-    responses={**_FILE_RESPONSES, **problem_responses(401, 403, 404, 422)},
+    responses={**_FILE_RESPONSES, **problem_responses(401, 403, 404, 409, 422)},
 )
 def export_round_results(
     round_id: RoundId,

@@ -62,6 +62,11 @@ class ImportReport(BaseModel):
         description="Columns of the file that the mapping neither reads nor ignores (their "
         "cells are never read or stored); a hint that the mapping may miss something.",
     )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the import had to assume or leave out, in plain words (never a "
+        "problem: the rows are fine), e.g. answer counts without a respondents row.",
+    )
 
 
 class DataImportRead(BaseModel):

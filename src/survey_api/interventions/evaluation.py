@@ -105,6 +105,7 @@ def evaluate(
             shares[(role, survey_round.id)] = pooled.share
             cells.append(_cell(role, when, survey_round, pooled))
     did = _did(shares, b.id, a.id)
+    unavailable = next((c for c in cells if c.unavailable_reason is not None), None)
     pre_trend = [
         PreTrend(from_period=p.period, to_period=q.period, estimate=_did(shares, p.id, q.id))
         for p, q in zip(before, before[1:], strict=False)
@@ -123,7 +124,7 @@ def evaluate(
         cells=cells,
         did=did,
         pre_trend=pre_trend,
-        interpretation=_interpretation(did, target),
+        interpretation=_interpretation(did, target, unavailable),
         caveat={"sv": CAVEAT_SV, "en": CAVEAT_EN},
     )
 
@@ -362,7 +363,8 @@ def _cell(
             "when": when,
             "survey_round_id": survey_round.id,
             "period": survey_round.period,
-            "suppressed": share is None,
+            "source": survey_round.source,
+            "suppressed": share is None and pooled.unavailable is None,
             "n": None if share is None else share.n,
             "areas_used": pooled.used,
             "p": None if share is None else share.p,
@@ -370,6 +372,7 @@ def _cell(
             "high": None if share is None else share.high,
             "weighting": None if share is None else share.weighting,
             "note": pooled.note,
+            "unavailable_reason": pooled.unavailable,
         }
     )
 
@@ -394,7 +397,14 @@ def _did(
     )
 
 
-def _interpretation(did: Estimate | None, target: Target) -> str:
+def _interpretation(
+    did: Estimate | None, target: Target, unavailable: EvaluationCell | None = None
+) -> str:
+    if did is None and unavailable is not None and unavailable.when != "earlier":
+        return (
+            f"No estimate: the share is unavailable in {unavailable.period} "
+            f"({unavailable.unavailable_reason})"
+        )
     if did is None:
         return "Too few answers in at least one of the four cells: no estimate is shown."
     what = "share" if target.kind == "indicator" else "favourable share"

@@ -2,6 +2,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from survey_api.results.schemas import SOURCE, UNAVAILABLE
+from survey_api.rounds.schemas import RoundSource
+
 CAVEAT_SV = (
     "Skillnad-i-skillnader visar om utvecklingen i insatsområdena skilde sig från "
     "jämförelseområdena. Det är inte ett bevis för att insatsen orsakade skillnaden: "
@@ -23,6 +26,7 @@ class EvaluationCell(BaseModel):
     when: Literal["before", "after", "earlier"]
     survey_round_id: int
     period: str
+    source: RoundSource = Field(description=SOURCE)
     suppressed: bool
     n: int | None = Field(description="Respondents in the pooled areas (valid base).")
     areas_used: list[int] = Field(description="Areas whose cells were shown and pooled.")
@@ -31,6 +35,7 @@ class EvaluationCell(BaseModel):
     high: float | None
     weighting: Literal["households", "unweighted"] | None
     note: str | None
+    unavailable_reason: str | None = Field(default=None, description=UNAVAILABLE)
 
 
 class Estimate(BaseModel):
@@ -75,7 +80,9 @@ class InterventionEvaluation(BaseModel):
         description="In Swedish and English: which periods are compared and why."
     )
     cells: list[EvaluationCell]
-    did: Estimate | None = Field(description="Null when any of the four cells is suppressed.")
+    did: Estimate | None = Field(
+        description="Null when any of the four cells is suppressed or unavailable."
+    )
     pre_trend: list[PreTrend] = Field(
         description="Placebo comparisons between earlier rounds (when two or more exist)."
     )

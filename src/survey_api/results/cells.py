@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from survey_api.questionnaires.definition import (
@@ -27,6 +28,69 @@ from survey_api.results.suppression import (
 from survey_api.results.targets import Target, _index, _indicator, _meta
 
 Json = dict[str, Any]
+
+# Why a figure of a round imported as answer counts only (source imported_tallies) is missing.
+REASON_INDEX = (
+    "A composite index combines each respondent's answers to several items; this round holds "
+    "only answer counts per option (source imported_tallies), so it is unavailable."
+)
+REASON_BREAKDOWN = (
+    "A breakdown by a background item needs each respondent's answers; this round holds only "
+    "answer counts per option (source imported_tallies), so breakdowns are unavailable."
+)
+REASON_ANSWERED = (
+    "The number of respondents who answered this multi-choice item was not imported (a row "
+    "with option '*'), and one respondent may tick several options, so its shares are "
+    "unavailable in this round."
+)
+REASON_OVERLAP = (
+    "One respondent may tick several of these codes of a multi-choice item, and answer counts "
+    "alone cannot tell how many ticked at least one, so this share is unavailable in this round."
+)
+
+
+def countable(item: Item, codes: Iterable[int]) -> bool:
+    """Whether answer counts tell how many respondents of a multi-choice item ticked one of
+    ``codes``: at most one of them is non-exclusive (exclusive options are ticked alone), or
+    every other option is exclusive (respondents who answered, minus those who ticked one of
+    the others). Single-answer items always can. imports/tallies.py writes exactly these."""
+    if item.kind != "multi_choice":
+        return True
+    wanted = set(codes)
+    if sum(1 for code in wanted if not item.option(code).exclusive) <= 1:
+        return True
+    return all(option.exclusive for option in item.options if option.code not in wanted)
+
+
+def _answered_unknown(item: Item, cell: CellTally) -> bool:
+    # A multi-choice item with option counts but neither base slot: the fold always writes one
+    # for a respondent who ticked anything, so its respondents were not imported.
+    key = item.key
+    slots = cell.slots
+    if ("base", key, BASE_VALID) in slots or ("base", key, BASE_NON_SUBSTANTIVE) in slots:
+        return False
+    return any(("option", key, code) in slots for code in item.codes)
+
+
+def counts_only_gap(
+    definition: QuestionnaireDefinition, target: Target, cell: CellTally
+) -> str | None:
+    """Why a target's headline figure (a share, or a composite index) cannot be computed in a
+    cell of a round imported as answer counts only; None when it can."""
+    if target.kind == "index":
+        return REASON_INDEX
+    if target.kind == "indicator":
+        indicator = _indicator(definition, target.key)
+        item = definition.item(indicator.item)
+        codes: Iterable[int] = indicator.codes
+    else:
+        item = definition.item(target.key)
+        codes = item.favourable
+    if item.kind != "multi_choice":
+        return None
+    if _answered_unknown(item, cell):
+        return REASON_ANSWERED
+    return None if countable(item, codes) else REASON_OVERLAP
 
 
 def _favourable_x(item: Item, cell: CellTally) -> int:
@@ -132,9 +196,25 @@ _SUPPRESSED_ITEM: dict[str, Any] = {
     "favourable": None,
     "mean": None,
     "index": None,
+    "unavailable_reason": None,
 }
-_SUPPRESSED_INDICATOR: dict[str, Any] = {"suppressed": True, "n": None, "share": None}
-_SUPPRESSED_COMPOSITE: dict[str, Any] = {"suppressed": True, "n": None, "index": None}
+_SUPPRESSED_INDICATOR: dict[str, Any] = {
+    "suppressed": True,
+    "n": None,
+    "share": None,
+    "unavailable_reason": None,
+}
+_SUPPRESSED_COMPOSITE: dict[str, Any] = {
+    "suppressed": True,
+    "n": None,
+    "index": None,
+    "unavailable_reason": None,
+}
+
+
+def unavailable_fields(suppressed: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A cell whose figures this round's data cannot give: every figure null, and why."""
+    return {**suppressed, "suppressed": False, "unavailable_reason": reason}
 
 
 def _share_figure(estimate: ShareEstimate) -> Json:
@@ -147,7 +227,15 @@ def _share_figure(estimate: ShareEstimate) -> Json:
     )
 
 
-def _item_fields(item: Item, cell: CellTally, min_cell: int) -> dict[str, Any]:
+def _item_fields(
+    item: Item, cell: CellTally, min_cell: int, counts_only: bool = False
+) -> dict[str, Any]:
+    reason = None
+    if counts_only and item.kind == "multi_choice":
+        if _answered_unknown(item, cell):
+            return unavailable_fields(_SUPPRESSED_ITEM, REASON_ANSWERED)
+        if item.favourable and not countable(item, item.favourable):
+            reason = REASON_OVERLAP
     n = cell.count("base", item.key, BASE_VALID)
     if primary_suppressed(n, min_cell):
         return _SUPPRESSED_ITEM
@@ -169,7 +257,7 @@ def _item_fields(item: Item, cell: CellTally, min_cell: int) -> dict[str, Any]:
                 }
             )
     favourable = None
-    if meta.has_favourable:
+    if meta.has_favourable and reason is None:
         favourable = _share_figure(wilson(_favourable_x(item, cell), n))
     mean = index = None
     if meta.has_mean:
@@ -188,19 +276,36 @@ def _item_fields(item: Item, cell: CellTally, min_cell: int) -> dict[str, Any]:
         "favourable": favourable,
         "mean": mean,
         "index": index,
+        "unavailable_reason": reason,
     }
 
 
 def _indicator_fields(
-    definition: QuestionnaireDefinition, indicator: Indicator, cell: CellTally, min_cell: int
+    definition: QuestionnaireDefinition,
+    indicator: Indicator,
+    cell: CellTally,
+    min_cell: int,
+    counts_only: bool = False,
 ) -> dict[str, Any]:
-    estimate = area_share(definition, Target("indicator", indicator.key), cell, min_cell)
+    target = Target("indicator", indicator.key)
+    if counts_only and (reason := counts_only_gap(definition, target, cell)) is not None:
+        return unavailable_fields(_SUPPRESSED_INDICATOR, reason)
+    estimate = area_share(definition, target, cell, min_cell)
     if estimate is None:
         return _SUPPRESSED_INDICATOR
-    return {"suppressed": False, "n": estimate.n, "share": _share_figure(estimate)}
+    return {
+        "suppressed": False,
+        "n": estimate.n,
+        "share": _share_figure(estimate),
+        "unavailable_reason": None,
+    }
 
 
-def _composite_fields(index: Index, cell: CellTally, min_cell: int) -> dict[str, Any]:
+def _composite_fields(
+    index: Index, cell: CellTally, min_cell: int, counts_only: bool = False
+) -> dict[str, Any]:
+    if counts_only:
+        return unavailable_fields(_SUPPRESSED_COMPOSITE, REASON_INDEX)
     sums = cell.get("index", index.key)
     if primary_suppressed(sums.count, min_cell):
         return _SUPPRESSED_COMPOSITE
@@ -214,4 +319,5 @@ def _composite_fields(index: Index, cell: CellTally, min_cell: int) -> dict[str,
         "suppressed": False,
         "n": sums.count,
         "index": dict(index=estimate.index, low=estimate.low, high=estimate.high),
+        "unavailable_reason": None,
     }

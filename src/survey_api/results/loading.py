@@ -9,7 +9,7 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session
 
-from survey_api.exceptions import ValidationFailed
+from survey_api.exceptions import Conflict, ValidationFailed
 from survey_api.models import SurveyRound
 from survey_api.organisations import service as organisations_service
 from survey_api.questionnaires import service as questionnaires_service
@@ -19,7 +19,13 @@ from survey_api.questionnaires.definition import (
 )
 from survey_api.responses import pending
 from survey_api.results import queries
-from survey_api.results.cells import mean_sums, share_counts, valid_n
+from survey_api.results.cells import (
+    REASON_BREAKDOWN,
+    counts_only_gap,
+    mean_sums,
+    share_counts,
+    valid_n,
+)
 from survey_api.results.fold import FoldResult, fold_round
 from survey_api.results.queries import AreaInfo, CellTally, Sums
 from survey_api.results.targets import Target, _has_mean_target, _has_share, _measure_keys
@@ -73,6 +79,25 @@ class RoundData:
                     households=area.households,
                 )
         return stats
+
+    @property
+    def counts_only(self) -> bool:
+        """Whether the round holds only imported answer counts (source imported_tallies)."""
+        return self.survey_round.source == "imported_tallies"
+
+    def unavailable(self, target: Target, area_ids: Collection[int]) -> str | None:
+        """Why the target's headline figure cannot be computed in one of these areas (a round
+        of answer counts only), or None. Checked before suppression, so an unavailable area is
+        never passed off as a small one."""
+        if not self.counts_only:
+            return None
+        if target.kind == "index":
+            return counts_only_gap(self.definition, target, _EMPTY)
+        for area_id in area_ids:
+            reason = counts_only_gap(self.definition, target, self.cell(area_id))
+            if reason is not None:
+                return reason
+        return None
 
     def cell(self, area_id: int) -> CellTally:
         """An area's whole-area tallies."""
@@ -168,6 +193,8 @@ def load_round(
         header = load_header(session, organisation_id, round_id, min_cell=min_cell)
     definition = header.definition
     by_item = None if by is None else _background_item(definition, by)
+    if by_item is not None and header.survey_round.source == "imported_tallies":
+        raise Conflict(f"by={by}: {REASON_BREAKDOWN}")
     area_ids = [area.id for area in header.areas]
     keys = None
     if targets is not None or measure_keys is not None:

@@ -86,7 +86,7 @@ def _breakdown(
 
 def _item_result(data: RoundData, item: Item, area_id: int) -> Json:
     def fields(cell: CellTally) -> Json:
-        return _item_fields(item, cell, data.min_cell)
+        return _item_fields(item, cell, data.min_cell, data.counts_only)
 
     return dict(
         key=item.key,
@@ -104,7 +104,7 @@ def _item_result(data: RoundData, item: Item, area_id: int) -> Json:
 
 def _indicator_result(data: RoundData, indicator: Indicator, area_id: int) -> Json:
     def fields(cell: CellTally) -> Json:
-        return _indicator_fields(data.definition, indicator, cell, data.min_cell)
+        return _indicator_fields(data.definition, indicator, cell, data.min_cell, data.counts_only)
 
     return dict(
         key=indicator.key,
@@ -123,7 +123,7 @@ def _indicator_result(data: RoundData, indicator: Indicator, area_id: int) -> Js
 
 def _composite_result(data: RoundData, index: Index, area_id: int) -> Json:
     def fields(cell: CellTally) -> Json:
-        return _composite_fields(index, cell, data.min_cell)
+        return _composite_fields(index, cell, data.min_cell, data.counts_only)
 
     return dict(
         key=index.key,
@@ -265,6 +265,18 @@ _PAYLOAD_CACHE_SIZE = 4  # a whole round is a few MB of Python objects
 _payload_lock = threading.Lock()
 
 
+def _tally_imports(session: Session, round_id: int) -> tuple[tuple[int, str], ...]:
+    """The answer-count imports of a round, which fix its tallies."""
+    return tuple(
+        (import_id, sha256)
+        for import_id, sha256 in session.execute(
+            select(DataImport.id, DataImport.file_sha256)
+            .where(DataImport.survey_round_id == round_id, DataImport.kind == "tallies")
+            .order_by(DataImport.id)
+        )
+    )
+
+
 def _response_imports(session: Session, round_id: int) -> tuple[int, ...]:
     """The response imports of a historical round (each can be taken back as a whole)."""
     return tuple(
@@ -297,6 +309,10 @@ def round_payload(
         survey_round.period,
         survey_round.questionnaire_version_id,
         header.folded.last_response_id,
+        # A round of imported answer counts has no responses to move its watermark: its
+        # imports (and the source they set) are what its tallies depend on.
+        survey_round.source,
+        _tally_imports(session, round_id) if survey_round.source == "imported_tallies" else (),
         # Taking back a response import deletes responses at or below the watermark: the
         # imports of a historical round are part of what its tallies hold.
         _response_imports(session, round_id) if survey_round.source == "imported" else (),
@@ -402,6 +418,7 @@ def _build_payload(
         "name": survey_round.name,
         "period": survey_round.period,
         "questionnaire_version_id": survey_round.questionnaire_version_id,
+        "source": survey_round.source,
         "as_of": data.as_of,
         "pending": header.pending,
         "min_cell_size": data.min_cell,

@@ -44,6 +44,8 @@ class PooledShareResult:
     used: list[int]
     left_out: list[int]
     note: str | None
+    #: Why the share cannot be computed (a round of answer counts only); share is then None.
+    unavailable: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class PooledMeanResult:
     used: list[int]
     left_out: list[int]
     note: str | None
+    #: Why the mean cannot be computed (a round of answer counts only); mean is then None.
+    unavailable: str | None = None
 
 
 def _pool_split(
@@ -91,6 +95,9 @@ def _pool_note(note: str | None, left_out: int, total: int, min_cell: int) -> st
 
 def pooled_share_of(data: RoundData, area_ids: Sequence[int], target: Target) -> PooledShareResult:
     """A share pooled over areas (DESIGN.md, Pooled groups), from shown areas only."""
+    reason = data.unavailable(target, area_ids)
+    if reason is not None:
+        return PooledShareResult(share=None, used=[], left_out=[], note=None, unavailable=reason)
     stats, used, left_out = _pool_split(data, area_ids, target)
     if not used:
         return PooledShareResult(share=None, used=[], left_out=left_out, note=None)
@@ -105,6 +112,9 @@ def pooled_share_of(data: RoundData, area_ids: Sequence[int], target: Target) ->
 
 def pooled_mean_of(data: RoundData, area_ids: Sequence[int], target: Target) -> PooledMeanResult:
     """A mean pooled over areas (item scores or composite values in 0..1), shown areas only."""
+    reason = data.unavailable(target, area_ids)
+    if reason is not None:
+        return PooledMeanResult(mean=None, used=[], left_out=[], note=None, unavailable=reason)
     stats, used, left_out = _pool_split(data, area_ids, target)
     if not used:
         return PooledMeanResult(mean=None, used=[], left_out=left_out, note=None)
@@ -137,12 +147,26 @@ def _pooled_share_figure(share: PooledShare) -> Json:
     )
 
 
-def _suppressed_pool() -> dict[str, Any]:
-    return {"suppressed": True, "n": None, "areas": None, "weighting": None, "note": None}
+def _suppressed_pool(unavailable: str | None = None) -> dict[str, Any]:
+    return {
+        "suppressed": unavailable is None,
+        "n": None,
+        "areas": None,
+        "weighting": None,
+        "note": None,
+        "unavailable_reason": unavailable,
+    }
 
 
 def _pool_fields(n: int, used: int, weighting: Weighting, note: str | None) -> dict[str, Any]:
-    return {"suppressed": False, "n": n, "areas": used, "weighting": weighting, "note": note}
+    return {
+        "suppressed": False,
+        "n": n,
+        "areas": used,
+        "weighting": weighting,
+        "note": note,
+        "unavailable_reason": None,
+    }
 
 
 def _pooled_item(data: RoundData, item: Item, area_ids: Sequence[int]) -> Json:
@@ -161,7 +185,9 @@ def _pooled_item(data: RoundData, item: Item, area_ids: Sequence[int]) -> Json:
             base = _pool_fields(m.n, len(pooled.used), m.weighting, pooled.note)
     if _meta(item).has_favourable:
         shared = pooled_share_of(data, area_ids, target)
-        if shared.share is not None:
+        if shared.unavailable is not None:
+            base = _suppressed_pool(shared.unavailable)
+        elif shared.share is not None:
             favourable = _pooled_share_figure(shared.share)
             s = shared.share
             base = _pool_fields(s.n, len(shared.used), s.weighting, shared.note)
@@ -171,7 +197,12 @@ def _pooled_item(data: RoundData, item: Item, area_ids: Sequence[int]) -> Json:
 def _pooled_indicator(data: RoundData, indicator: Indicator, area_ids: Sequence[int]) -> Json:
     pooled = pooled_share_of(data, area_ids, Target("indicator", indicator.key))
     if pooled.share is None:
-        return dict(key=indicator.key, item=indicator.item, share=None, **_suppressed_pool())
+        return dict(
+            key=indicator.key,
+            item=indicator.item,
+            share=None,
+            **_suppressed_pool(pooled.unavailable),
+        )
     s = pooled.share
     return dict(
         key=indicator.key,
@@ -185,7 +216,12 @@ def _pooled_composite(data: RoundData, index: Index, area_ids: Sequence[int]) ->
     target = Target("index", index.key)
     pooled = pooled_mean_of(data, area_ids, target)
     if pooled.mean is None:
-        return dict(key=index.key, orientation=index.orientation, index=None, **_suppressed_pool())
+        return dict(
+            key=index.key,
+            orientation=index.orientation,
+            index=None,
+            **_suppressed_pool(pooled.unavailable),
+        )
     m = pooled.mean
     linear = _index_map(data.definition, target)
     assert linear is not None

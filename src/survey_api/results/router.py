@@ -21,7 +21,7 @@ Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
     "/rounds/{round_id}/results",
     operation_id="get_round_results",
     response_model=RoundResults,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def get_round_results(
     round_id: Annotated[int, Path(description="The survey round's id.", ge=1, le=MAX_ID)],
@@ -51,7 +51,8 @@ def get_round_results(
         Query(
             description="A background item key (e.g. aldersgrupp): adds a breakdown per area, "
             "with groups for each code and -1 (not answered), suppressed so that no hidden "
-            "group can be derived.",
+            "group can be derived. A round of imported answer counts (source "
+            "imported_tallies) has no breakdowns: 409.",
             pattern=KEY_PATTERN,
         ),
     ] = None,

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from survey_api.rounds.schemas import RoundSource
+
 Weighting = Literal["households", "unweighted"]
 TargetKind = Literal["item", "indicator", "index"]
 Statistic = Literal["favourable_share", "item_index", "mean", "indicator_share", "composite_index"]
@@ -19,6 +21,19 @@ Statistic = Literal["favourable_share", "item_index", "mean", "indicator_share",
 
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+UNAVAILABLE = (
+    "Null when every figure is available. Otherwise why the null figures cannot be computed "
+    "from this round's data, never guessed: a round imported as answer counts only (source "
+    "imported_tallies) has no composite indices, and a multi-choice item's shares need the "
+    "number of respondents who answered it. Not a suppression: `suppressed` stays false."
+)
+SOURCE = (
+    "Where the round's data came from: collected (through this service), imported (a "
+    "historical round imported response by response) or imported_tallies (a historical round "
+    "of which only answer counts per area, item and option were imported)."
+)
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -95,6 +110,7 @@ class ItemCell(_Out):
     index: IndexFigure | None = Field(
         description="100·(mean − min score)/(max score − min score); null for unscored items."
     )
+    unavailable_reason: str | None = Field(default=None, description=UNAVAILABLE)
 
 
 class ItemGroup(ItemCell):
@@ -117,6 +133,7 @@ class IndicatorCell(_Out):
     suppressed: bool
     n: int | None = Field(description="The valid base of the indicator's item.")
     share: ShareFigure | None
+    unavailable_reason: str | None = Field(default=None, description=UNAVAILABLE)
 
 
 class IndicatorGroup(IndicatorCell):
@@ -142,6 +159,7 @@ class CompositeCell(_Out):
         description="Respondents who answered at least half of the index's components."
     )
     index: IndexFigure | None
+    unavailable_reason: str | None = Field(default=None, description=UNAVAILABLE)
 
 
 class CompositeGroup(CompositeCell):
@@ -202,6 +220,7 @@ class PooledCell(_Out):
     areas: int | None = Field(description="Number of areas pooled.")
     weighting: Weighting | None
     note: str | None = Field(description="Why weighting fell back, or which areas are left out.")
+    unavailable_reason: str | None = Field(default=None, description=UNAVAILABLE)
 
 
 class PooledItemResult(PooledCell):
@@ -252,6 +271,7 @@ class RoundResults(_Out):
     name: str
     period: str
     questionnaire_version_id: int
+    source: RoundSource = Field(description=SOURCE)
     as_of: datetime = Field(description="Every response committed before this instant is included.")
     pending: int = Field(
         description="Answers sent with invitation codes that wait to join a batch and are not "
@@ -313,6 +333,7 @@ class TrendPoint(_Out):
     segment: int = Field(
         description="Points in the same segment are comparable; a break starts a new one."
     )
+    source: RoundSource = Field(description=SOURCE)
     statistic: Statistic
     suppressed: bool
     n: int | None
@@ -325,8 +346,9 @@ class TrendPoint(_Out):
     note: str | None
     change: ChangeFigure | None = Field(
         description="Against the previous point; null at the start of a segment or when either "
-        "point is suppressed."
+        "point is suppressed or unavailable."
     )
+    unavailable_reason: str | None = Field(default=None, description=UNAVAILABLE)
 
 
 class TrendBreak(_Out):

@@ -102,10 +102,12 @@ class _PointState:
     pooled_mean: PooledMean | None = None
 
 
-def _suppressed_point(base: dict[str, Any]) -> TrendPoint:
+def _suppressed_point(base: dict[str, Any], unavailable: str | None = None) -> TrendPoint:
+    """A point without figures: suppressed, or (with a reason) unavailable in its round."""
     return TrendPoint(
         **base,
-        suppressed=True,
+        unavailable_reason=unavailable,
+        suppressed=unavailable is None,
         n=None,
         estimate=None,
         low=None,
@@ -128,6 +130,11 @@ def _trend_point(
     base: dict[str, Any],
 ) -> tuple[TrendPoint, _PointState | None]:
     definition = data.definition
+    where = members if members is not None else ([] if area_id is None else [area_id])
+    reason = data.unavailable(target, where)
+    if reason is not None:
+        # The series goes on, but no change is computed across a point without figures.
+        return _suppressed_point(base, reason), None
     if statistic in ("favourable_share", "indicator_share"):
         if members is None:
             assert area_id is not None
@@ -320,6 +327,7 @@ def trend(
             "period": survey_round.period,
             "questionnaire_version_id": survey_round.questionnaire_version_id,
             "segment": segment,
+            "source": survey_round.source,
             "statistic": statistic,
         }
         point, previous_state = _trend_point(
