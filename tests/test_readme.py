@@ -2,14 +2,15 @@
 working.
 
 Which blocks run: every ```sh block in the section "## The API in one walk" (its "### Results"
-included, up to the next "## " heading), in order, in one bash process (so variables such as H
-and API carry from block to block). The other sections' blocks (Quick start, Command line,
-operators' commands) are for a person's own machine: they install, serve, back up or list
-commands. Two lines are rewritten and must exist exactly once: `KEY=…` gets the demo's admin key
-and `API=http://127.0.0.1:8000/api/v1` the live test server's address. The script runs with
-`set -eu` and `curl` wrapped to add `--fail-with-body`, so any HTTP error or failing command
-fails the test; it runs in a temporary directory that sees the repository's `src/` (the walk
-reads the standard questionnaire from there), so its output files land there.
+included, up to the next "## " heading), then those of "## Bring your history" before its first
+"### " subsection (the worked import of a LimeSurvey export), in order, in one bash process (so
+variables such as H and API carry from block to block). The other sections' blocks (Quick
+start, Command line, operators' commands) are for a person's own machine: they install, serve,
+back up or list commands. Two lines are rewritten and must exist exactly once: `KEY=…` gets the
+demo's admin key and `API=http://127.0.0.1:8000/api/v1` the live test server's address. The
+script runs with `set -eu` and `curl` wrapped to add `--fail-with-body`, so any HTTP error or
+failing command fails the test; it runs in a temporary directory that sees the repository's
+`src/` (the walk reads the standard questionnaire from there), so its output files land there.
 
 Then the README's own read-only examples under "### Results" (`curl -s -H "$H" "$API/…"`
 without `-o`) are fetched again and must still show figures: the evaluation a DiD estimate, a
@@ -32,6 +33,8 @@ from tests.conftest import serve, settings_for
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 WALK_HEADING = "## The API in one walk"
+# Its ```sh blocks run after the walk's, in the same process (a historical round, an import).
+HISTORY_HEADING = "## Bring your history"
 PRELUDE = """set -eu
 curl() { command curl --fail-with-body --show-error "$@"; echo; }
 """
@@ -52,9 +55,12 @@ def _section(text: str, heading: str) -> str:
     return "".join(lines[start:])
 
 
-def _blocks(text: str) -> list[str]:
-    """The ```sh blocks of the walk's section, in order."""
-    section = _section(text, WALK_HEADING)
+def _blocks(text: str, heading: str = WALK_HEADING) -> list[str]:
+    """The ```sh blocks of a section, in order (of "Bring your history", its worked example:
+    the subsections after it describe other imports with files of the reader's own)."""
+    section = _section(text, heading)
+    if heading == HISTORY_HEADING:
+        section = section.split("\n### ")[0]
     return re.findall(r"^```sh\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)
 
 
@@ -103,6 +109,9 @@ def test_the_readme_walk_runs_and_leaves_the_demo_examples_working(tmp_path: Pat
     text = README.read_text(encoding="utf-8")
     blocks = _blocks(text)
     assert len(blocks) >= 2, "the walk and its Results examples are ```sh blocks"
+    history = _blocks(text, HISTORY_HEADING)
+    assert history, "Bring your history imports a LimeSurvey export in a ```sh block"
+    blocks += history
     url = f"sqlite:///{tmp_path / 'readme.sqlite'}"
     work = tmp_path / "walk"
     work.mkdir()
@@ -119,6 +128,9 @@ def test_the_readme_walk_runs_and_leaves_the_demo_examples_working(tmp_path: Pat
         )
         # The last output shows the failing command's answer (the earlier ones are long).
         assert run.returncode == 0, f"a README command failed:\n{run.stdout[-3000:]}\n{run.stderr}"
+        # The LimeSurvey export of "Bring your history" is clean, imported once, then replayed.
+        assert '"problems_total":0' in run.stdout and '"rows_stored":3' in run.stdout
+        assert '"replayed":true' in run.stdout and '"problems":[{' not in run.stdout
         examples = re.findall(
             r'^curl -s -H "\$H" "\$API(/[^"]+)"(?! -o)', _section(text, "### Results"), re.M
         )
