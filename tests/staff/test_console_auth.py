@@ -32,6 +32,7 @@ from tests.staff.conftest import (
     serve_console,
 )
 from tests.staff.test_console_areas import AREA_ROUTES
+from tests.staff.test_console_imports import IMPORT_ROUTES
 from tests.staff.test_console_interventions import INTERVENTION_ROUTES
 from tests.staff.test_console_questionnaires import QUESTIONNAIRE_ROUTES
 from tests.staff.test_console_results import RESULTS_ROUTES
@@ -459,6 +460,7 @@ WALKED_CONSOLE_ROUTES = (
     | set(INTERVENTION_ROUTES)
     | set(QUESTIONNAIRE_ROUTES)
     | set(AREA_ROUTES)
+    | set(IMPORT_ROUTES)
 )
 
 

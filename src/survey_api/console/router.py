@@ -12,6 +12,7 @@ GET  /console/settings, /keys    (admin) settings and API keys: console/settings
 GET  /console/interventions ...  interventions and their evaluation: console/interventions/
 GET  /console/results ...        results, comparison, downloads, share links: console/results/
 GET  /console/areas ...          areas, classifications, import: console/areas.py
+GET  /console/rounds/{id}/imports ...  history: imports into historical rounds: console/imports.py
 GET  /console/questionnaires ... versions, comparability, preview: console/questionnaires.py
 
 Routers stay thin: every rule is in the domain services the API uses.
@@ -25,6 +26,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from survey_api.config import Settings
 from survey_api.console import areas as areas_area
 from survey_api.console import auth, overview, rendering, results, rounds
+from survey_api.console import imports as imports_area
 from survey_api.console import interventions as interventions_area
 from survey_api.console import questionnaires as questionnaires_area
 from survey_api.console import settings as settings_area
@@ -292,6 +294,7 @@ def stylesheet() -> Response:
 # Console areas with routers of their own (included last: include_router copies the routes).
 router.include_router(settings_area.router)
 router.include_router(rounds.router)
+router.include_router(imports_area.router)
 router.include_router(interventions_area.router)
 router.include_router(results.router)
 router.include_router(questionnaires_area.router)
