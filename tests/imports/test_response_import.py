@@ -1,5 +1,6 @@
 """Importing past responses into historical rounds (issue 10, part 2), on both databases."""
 
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -453,3 +454,49 @@ def test_presets_are_there_to_download_edit_and_send_back(org: Org) -> None:
     )
     report = ok(post_import(org.analyst, created["id"], content, preset, dry_run=True))
     assert report["rows_stored"] == 3 and report["problems"] == []
+
+
+def test_another_organisations_import_is_not_found(
+    org: Org, make_org: Any, db: sessionmaker[Session]
+) -> None:
+    created = historical_round(org, "2023", ["norr"])
+    rid = created["id"]
+    content = limesurvey_csv(respondents(9, ["norr"], 3), languages=["sv"])
+    imported = ok(post_import(org.analyst, rid, content, LIMESURVEY), 201)["import_id"]
+    other = make_org()
+    own = historical_round(other, "2023", ["norr"])["id"]
+    for round_id in (rid, own):
+        path = f"/api/v1/rounds/{round_id}/imports/{imported}"
+        missing = f"/api/v1/rounds/{round_id}/imports/2000000999"
+        assert problem(other.admin.get(path), 404)["detail"] == problem(
+            other.admin.get(missing), 404
+        )["detail"].replace("2000000999", str(imported))
+        problem(other.admin.delete(path), 404)
+    # Under another round of its own organisation, an import is not found either.
+    version = created["questionnaire_version_id"]
+    second = historical_round(org, "2024", ["syd"], version_id=version)["id"]
+    problem(org.admin.delete(f"/api/v1/rounds/{second}/imports/{imported}"), 404)
+    assert _count(db, rid) == 3
+
+
+def test_an_excel_formula_stays_text(org: Org) -> None:
+    from openpyxl import Workbook
+
+    created = historical_round(org, "2024", ["ost"])
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["area", "trivsel"])
+    sheet.append(["ost", 3])
+    sheet.append(["ost", '=HYPERLINK("http://evil.example","4")'])
+    out = io.BytesIO()
+    book.save(out)
+    report = ok(
+        post_import(
+            org.analyst, created["id"], out.getvalue(), {"preset": "item_columns"}, dry_run=True
+        )
+    )
+    assert report["rows_stored"] == 1
+    assert [(p["row"], p["type"], p["value"]) for p in report["problems"]] == [
+        (3, "unknown_value", '=HYPERLINK("http://evil.example","4")')
+    ]

@@ -121,12 +121,11 @@ def _cut(value: str) -> str:
 
 @dataclass
 class _Row:
+    """One data row; the readers index ``cells`` directly, once its width is checked."""
+
     line: int
     cells: list[str]
     problems: list[ImportProblem] = field(default_factory=list)
-
-    def cell(self, index: int) -> str:
-        return self.cells[index] if index < len(self.cells) else ""
 
     def problem(
         self,
@@ -161,9 +160,7 @@ class _ItemPlan:
     raw: Callable[[_Row], str]
 
 
-def _code_reader(
-    item: Item, mapping: ItemMapping, column: str, index: int
-) -> Callable[[_Row, str], object]:
+def _code_reader(item: Item, mapping: ItemMapping, column: str) -> Callable[[_Row, str], object]:
     """Turns one piece of a cell into a code (or _MISSING), adding a problem when it is not
     one; the code's range is the answer checker's to judge."""
     values: dict[str, object] = {}
@@ -215,7 +212,7 @@ def _plan_item(
         def read_ticks(row: _Row) -> object:
             codes: list[int] = []
             for column, index, code in positions:
-                text = row.cell(index)
+                text = row.cells[index]
                 if text in ticked:
                     codes.append(code)
                 elif text not in unticked:
@@ -230,7 +227,7 @@ def _plan_item(
             return codes or _MISSING
 
         def raw_ticks(row: _Row) -> str:
-            return ";".join(c for c, i, _ in positions if row.cell(i) in ticked)
+            return ";".join(c for c, i, _ in positions if row.cells[i] in ticked)
 
         return _ItemPlan(item, positions[0][0], read_ticks, raw_ticks)
 
@@ -242,23 +239,23 @@ def _plan_item(
     index = index_of[column]
 
     def raw(row: _Row) -> str:
-        return row.cell(index)
+        return row.cells[index]
 
     if item.kind == "text":
 
         def read_text(row: _Row) -> object:
-            text = row.cell(index)
+            text = row.cells[index]
             return text if text else _MISSING
 
         return _ItemPlan(item, column, read_text, raw)
     if item.kind == "number":
         return _ItemPlan(item, column, _number_reader(item, column, index), raw)
-    to_code = _code_reader(item, mapping, column, index)
+    to_code = _code_reader(item, mapping, column)
     if item.kind == "multi_choice":
         separator = mapping.separator
 
         def read_list(row: _Row) -> object:
-            text = row.cell(index)
+            text = row.cells[index]
             if text in mapping.values or not text:
                 found = to_code(row, text)
                 return [found] if isinstance(found, int) else found
@@ -274,14 +271,14 @@ def _plan_item(
         return _ItemPlan(item, column, read_list, raw)
 
     def read_one(row: _Row) -> object:
-        return to_code(row, row.cell(index))
+        return to_code(row, row.cells[index])
 
     return _ItemPlan(item, column, read_one, raw)
 
 
 def _number_reader(item: Item, column: str, index: int) -> _Reader:
     def read(row: _Row) -> object:
-        text = row.cell(index)
+        text = row.cells[index]
         if not text:
             return _MISSING
         normal = text.replace(" ", "").replace("\u00a0", "").replace(",", ".")
@@ -381,7 +378,7 @@ def _plan(
     area_column = area.column or "(fixed area)"
 
     def area_of(row: _Row) -> int | None:
-        text = area.fixed if area.fixed is not None else row.cell(area_index or 0)
+        text = area.fixed if area.fixed is not None else row.cells[area_index or 0]
         text = area_values.get(text.strip(), text)
         key = _AreaLookup.key(by, text)
         if not key:
@@ -409,7 +406,7 @@ def _plan(
     def language_of(row: _Row) -> str | None:
         if language_index is None:
             return default
-        text = row.cell(language_index)
+        text = row.cells[language_index]
         if not text:
             return default
         if language_values:
@@ -453,7 +450,9 @@ def _read_row(
             "(a broken line?)",
         )
         return None
-    for plan_item in plan.items:
+    # A NUL in a column the mapping does not read does not matter: it is never read.
+    nul = any("\x00" in cell for cell in row.cells)
+    for plan_item in plan.items if nul else ():
         if "\x00" in plan_item.raw(row):
             row.problem(
                 "invalid_character",
