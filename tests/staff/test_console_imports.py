@@ -504,3 +504,39 @@ def test_another_organisations_round_and_import_are_exactly_like_missing_ones(
         assert stored["response_count"] == 1
     finally:
         theirs_world.api.close()
+
+
+def test_hostile_values_get_a_page_and_store_nothing(
+    browser: Callable[[], Browser], world: World, db: sessionmaker[Session]
+) -> None:
+    admin = signed_in(browser, world, "admin")
+    round_id = create_historical(admin, world)
+    first = area_codes(world)[0]
+    before = snapshot(db, world.org.id)
+    good = answers_csv([(first, "1", "1")])
+    for fields, name, data in (
+        ({"area_column": "om\x00rade"}, "svar.csv", good),
+        ({"area_column": "x" * 100_000}, "svar.csv", good),
+        ({"mapping": "limesurvey_standard\x00"}, "svar.csv", good),
+        ({"mapping": "file", "mapping_file": b'{"preset": "item_columns\x00"}'}, "s.csv", good),
+        ({"mapping": "file", "mapping_file": b"\xff\xfe"}, "svar.csv", good),
+        ({"mapping": "file", "mapping_file": b"[" * 100_000}, "svar.csv", good),
+        ({}, "sv\x00ar.csv", good),
+        ({}, "=HYPERLINK(1).csv", f"area,trivsel\n{first},=HYPERLINK(1)\n".encode()),
+        ({}, "nul.csv", f"area,trivsel\n{first},1\x00\n".encode()),
+        ({}, "huge.csv", b"area," + b"k" * 100_000 + f"\n{first},1\n".encode()),
+    ):
+        answer = check(admin, round_id, data, name=name, **fields)
+        assert answer.status_code < 500, (fields, name, answer.text[-2000:])
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "Felet har loggats" not in answer.text
+    fields = hidden_fields(check(admin, round_id, good).text)
+    for forged in (
+        {"mapping_text": "\x00"},
+        {"file_name": "x" * 100_000},
+        {"token": "\x00" * 32},
+        {"signature": "\x00"},
+    ):
+        answer = admin.post(f"/console/rounds/{round_id}/imports/confirm", data=fields | forged)
+        assert answer.status_code == 400, forged
+    assert snapshot(db, world.org.id) == before
