@@ -41,7 +41,15 @@ def test_demo_loads_once_and_shows_trends_breakdowns_and_an_evaluation(tmp_path:
         series = results_service.trend(
             session, org_id, Target("indicator", "andel_otrygga_kvall"), area_id=1
         )
-        assert [p.period for p in series.points][-3:] == sorted(p.period for p in series.points)
+        # Four years: answer counts imported, a LimeSurvey export imported, two collected.
+        year = today().year
+        assert [p.period for p in series.points] == [str(y) for y in range(year - 3, year + 1)]
+        assert [p.source for p in series.points] == [
+            "imported_tallies",
+            "imported",
+            "collected",
+            "collected",
+        ]
         assert all(not p.suppressed for p in series.points) and not series.breaks
         latest_round = series.points[-1].survey_round_id
         results = results_service.round_results(
@@ -55,5 +63,11 @@ def test_demo_loads_once_and_shows_trends_breakdowns_and_an_evaluation(tmp_path:
         )
         # Hjällbo improves after trygghetsvärdar start: fewer feel unsafe than the trend says.
         assert result.did is not None and result.did.estimate < 0
-        assert len(result.pre_trend) == 1 and result.comparison_area_ids
+        # The two imported years give the pre-trend (the years before the one before the start).
+        assert [(t.from_period, t.to_period) for t in result.pre_trend] == [
+            (str(year - 3), str(year - 2)),
+            (str(year - 2), str(year - 1)),
+        ]
+        assert all(t.estimate is not None for t in result.pre_trend)
+        assert result.comparison_area_ids
     engine.dispose()

@@ -97,7 +97,12 @@ def _check_example(path: str, body: Any) -> None:
         assert body["after_period"] == str(today().year), body["period_note"]
     if "/results/trends" in path:
         periods = [p["period"] for p in body["points"]]
-        assert len(periods) == 3 and all("-" not in p for p in periods), periods
+        # Four demo years: two imported (answer counts, a LimeSurvey export), two collected.
+        assert len(periods) == 4 and all("-" not in p for p in periods), periods
+        assert [p["source"] for p in body["points"]][:2] == ["imported_tallies", "imported"]
+        # A composite index needs each respondent's answers: unavailable, with the reason.
+        first = body["points"][0]
+        assert (first["unavailable_reason"] is not None) == ("index=" in path), first
         assert not any(p["suppressed"] for p in body["points"]), body["points"]
     if re.fullmatch(r"/rounds/\d+/results.*", path):
         assert body["areas"] and any(

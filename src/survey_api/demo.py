@@ -1,9 +1,11 @@
-"""Demo data: one housing company, six areas, three yearly rounds of believable answers.
+"""Demo data: one housing company, six areas, four yearly rounds of believable answers.
 
 The answers come from a simple latent model: each respondent has a feeling of safety drawn
 around their area's level; areas differ, everything improves slowly, and Hjällbo improves
 more once trygghetsvärdar start there, shortly before the current round, so trends,
-breakdowns and an intervention evaluation have something to show.
+breakdowns and an intervention evaluation have something to show. The two oldest years are
+history brought in by import (demo_history.py): three years ago as answer counts only, two
+years ago as a LimeSurvey export; the last two were collected through the service.
 """
 
 import math
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from survey_api import demo_history
 from survey_api.auth import service as auth_service
 from survey_api.config import get_settings
 from survey_api.invitations import service as invitations_service
@@ -109,11 +112,27 @@ def load_demo(session: Session, *, base_url: str) -> str:
     )
     org.letter_texts = DEMO_LETTER_TEXTS
     areas = _areas(session, org.id)
+    session.flush()
+    demo_history.import_official_classifications(
+        session,
+        org.id,
+        today().year - 3,
+        [(a.deso_code, a.area_type, a.police) for a in DEMO_AREAS],
+    )
     version = _questionnaire(session, org.id, definition)
     year = today().year
     rounds = []
-    for offset in (2, 1, 0):
-        rounds.append(_round(session, org.id, version.id, year - offset, areas, rng, definition))
+    for offset in (3, 2, 1, 0):
+        survey_round, past = _round(
+            session, org.id, version.id, year - offset, areas, rng, definition
+        )
+        if offset == 3:
+            demo_history.import_counts(session, org.id, survey_round.id, definition, past)
+        elif offset == 2:
+            demo_history.import_limesurvey(
+                session, org.id, survey_round.id, definition, past, year=year - offset
+            )
+        rounds.append(survey_round)
     current = rounds[-1]
     _intervention(session, org.id, areas[TREATED_AREA], current.open_date - timedelta(days=14))
     settings = get_settings()
@@ -133,7 +152,7 @@ def load_demo(session: Session, *, base_url: str) -> str:
     published = questionnaires_service.published_definition(session, version.id)
     for survey_round in rounds:
         results_fold.fold_round(session, survey_round.id, published)
-    total = sum(len(areas) * RESPONDENTS_PER_AREA for _ in rounds)
+    total = sum(len(areas) * RESPONDENTS_PER_AREA for r in rounds if r.source != "imported_tallies")
     results_link = reports_service.create_share_link(
         session,
         org.id,
@@ -147,7 +166,8 @@ def load_demo(session: Session, *, base_url: str) -> str:
     sample = "\n".join(f"  {c.code}  {c.url}" for c in codes.codes[:3])
     return (
         f"Demo data loaded: organisation 'demo', {len(areas)} areas, {len(rounds)} yearly "
-        f"rounds, {total} responses.\n"
+        f"rounds, {total} responses ({rounds[0].period}: imported answer counts only, "
+        f"{rounds[1].period}: an imported LimeSurvey export).\n"
         f"Admin API key (shown once; store it): {secret}\n"
         f"Staff console: {base_url.rstrip('/')}/console/login  e-mail {DEMO_STAFF_EMAIL}, "
         f"password {staff_password} (shown once; change it under 'Byt lösenord')\n"
@@ -174,7 +194,7 @@ def _areas(session: Session, organisation_id: int) -> dict[str, Area]:
         )
         session.add(area)
         session.flush()
-        for y in range(year - 2, year + 1):
+        for y in range(year - 2, year + 1):  # the oldest year comes by import, see load_demo
             session.add(
                 AreaClassification(
                     area_id=area.id, year=y, area_type=a.area_type, police_classification=a.police
@@ -211,8 +231,11 @@ def _round(
     areas: dict[str, Area],
     rng: random.Random,
     definition: QuestionnaireDefinition,
-) -> SurveyRound:
+) -> tuple[SurveyRound, list[demo_history.PastAnswer]]:
+    """A yearly round with its answers: stored as collected for the last two years; for
+    older years a historical round, its answers returned for the caller to import."""
     current = year == today().year
+    historical = today().year - year >= 2
     open_date = today() - timedelta(days=30) if current else date(year, 3, 1)
     close_date = today() + timedelta(days=60) if current else date(year, 4, 30)
     survey_round = SurveyRound(
@@ -222,13 +245,17 @@ def _round(
         period=str(year),
         open_date=open_date,
         close_date=close_date,
+        source="imported" if historical else "collected",
+        area_links_enabled=not historical,
     )
     session.add(survey_round)
     session.flush()
     session.add_all(
         SurveyRoundArea(survey_round_id=survey_round.id, area_id=a.id) for a in areas.values()
     )
+    session.flush()
     rows = []
+    past: list[demo_history.PastAnswer] = []
     age = today().year - year
     for demo_area in DEMO_AREAS:
         level = demo_area.safety + 0.06 * (2 - age)
@@ -236,6 +263,9 @@ def _round(
             level += 0.55  # trygghetsvärdar started shortly before the current round
         for _ in range(RESPONDENTS_PER_AREA):
             answers = _answers(definition, level + rng.gauss(0, 1), rng)
+            if historical:
+                past.append((demo_area.code, _pick(LANGUAGES, rng), answers))
+                continue
             channel = _pick(CHANNELS, rng)
             rows.append(
                 {
@@ -251,8 +281,9 @@ def _round(
                     "answers": answers,
                 }
             )
-    session.execute(insert(Response), rows)
-    return survey_round
+    if rows:
+        session.execute(insert(Response), rows)
+    return survey_round, past
 
 
 def _intervention(session: Session, organisation_id: int, area: Area, start: date) -> None:
