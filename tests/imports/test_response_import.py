@@ -500,3 +500,13 @@ def test_an_excel_formula_stays_text(org: Org) -> None:
     assert [(p["row"], p["type"], p["value"]) for p in report["problems"]] == [
         (3, "unknown_value", '=HYPERLINK("http://evil.example","4")')
     ]
+
+
+def test_the_contracts_example_is_a_clean_file(org: Org) -> None:
+    from survey_api.imports.router import CSV_EXAMPLE, MAPPING_EXAMPLE
+
+    created = historical_round(org, "2023", ["hjallbo"])
+    report = ok(
+        post_import(org.analyst, created["id"], CSV_EXAMPLE.encode(), MAPPING_EXAMPLE, dry_run=True)
+    )
+    assert report["rows_stored"] == 1 and report["problems"] == []

@@ -20,11 +20,9 @@ mappings_router = APIRouter(prefix="/imports/mappings", tags=["imports"])
 RoundId = Annotated[int, Path(description="The survey round's id.", ge=1, le=MAX_ID)]
 ImportId = Annotated[int, Path(description="The import's id.", ge=1, le=MAX_ID)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_EXAMPLE = (
-    '"id";"submitdate";"startlanguage";"omrade";"tryggUteKvall";"trivsel"\r\n'
-    '"1";"2023-03-03 08:27:21";"sv";"hjallbo";"A2";"A3"\r\n'
-)
-MAPPING_EXAMPLE = '{"preset": "limesurvey_standard", "all_items_by_key": false}'
+# A plain sheet read with the item_columns preset: an area code and option codes per item key.
+CSV_EXAMPLE = "area,trygg_ute_kvall,trivsel,utsatt_brott_12m\r\nhjallbo,2,3,1;3\r\n"
+MAPPING_EXAMPLE = '{"preset": "item_columns", "channel": "paper"}'
 
 
 class MappingPreset(BaseModel):
