@@ -46,6 +46,10 @@ class TrendPoint:
     value: float | None  # 0..100 (a share in % or an index); None when suppressed
     low: float | None = None
     high: float | None = None
+    # A footnote mark after the period (say a historical round's data source), and what a point
+    # without a value says: "–" when suppressed, a page's own word when it is unavailable.
+    mark: str = ""
+    missing: str = "–"
 
 
 @dataclass(frozen=True)
@@ -151,13 +155,17 @@ def trend_chart(
         return top + plot_h * (1 - max(0.0, min(100.0, v)) / 100)
 
     # Label every k-th period (and always the latest) when all of them would collide.
-    longest = max((len(p.period) for p in points), default=4) + 1
+    def axis_label(p: TrendPoint) -> str:
+        return p.period + p.mark + ("" if p.value is not None else f" ({p.missing})")
+
+    longest = max((len(axis_label(p)) for p in points), default=4) + 1
     every = max(1, math.ceil(longest * font_size * CHAR_WIDTH / step_w))
     labelled = {i for i in range(len(points)) if (len(points) - 1 - i) % every == 0}
 
     known = [(i, p) for i, p in enumerate(points) if p.value is not None]
     described = ", ".join(
-        f"{p.period}: {'–' if p.value is None else _value_text(p.value, unit, language)}"
+        f"{p.period}{p.mark}: "
+        f"{p.missing if p.value is None else _value_text(p.value, unit, language)}"
         for p in points
     )
     out = [
@@ -218,7 +226,7 @@ def trend_chart(
     for i, p in enumerate(points):
         if i not in labelled:
             continue
-        label = escape(p.period) + ("" if p.value is not None else " (–)")
+        label = escape(axis_label(p))
         out.append(
             f'<text x="{x_of(i):.1f}" y="{height - 10}" text-anchor="middle" fill="{TEXT}">'
             f"{label}</text>"
@@ -271,6 +279,9 @@ class IntervalRow:
     value: float | None
     low: float | None = None
     high: float | None = None
+    # What a row without a value writes instead of the chart's `suppressed_text` (a figure
+    # that is unavailable, not suppressed).
+    missing: str | None = None
 
 
 def interval_chart(
@@ -307,7 +318,8 @@ def interval_chart(
     axis = font_size + 14
     height = header + row_height * len(rows) + axis
     described = "; ".join(
-        f"{r.label} {suppressed_text if r.value is None else text_of(r.value)}" for r in rows
+        f"{r.label} {(r.missing or suppressed_text) if r.value is None else text_of(r.value)}"
+        for r in rows
     )
     if reference is not None and reference.value is not None:
         described = f"{reference.label} {text_of(reference.value)}; {described}"
@@ -321,7 +333,7 @@ def interval_chart(
     narrowest = 300
     for i, row in enumerate(rows):
         y = header + row_height * i
-        figure = suppressed_text if row.value is None else text_of(row.value)
+        figure = (row.missing or suppressed_text) if row.value is None else text_of(row.value)
         room = narrowest - len(figure) * font_size * CHAR_WIDTH - 12
         weight = "" if row.value is None else ' font-weight="600"'
         out.append(

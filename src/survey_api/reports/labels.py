@@ -1,5 +1,30 @@
 """The results page's own words, in Swedish and English."""
 
+from survey_api.results.cells import (
+    REASON_ANSWERED,
+    REASON_BREAKDOWN,
+    REASON_INDEX,
+    REASON_OVERLAP,
+)
+
+# The results payload says why a figure is unavailable in English prose (its
+# `unavailable_reason`); pages show a short text of their own language keyed on it. A reason
+# this map does not know yet reads as the general one, never as a suppression.
+UNAVAILABLE_KEYS: dict[str, str] = {
+    REASON_INDEX: "index",
+    REASON_ANSWERED: "answered",
+    REASON_OVERLAP: "overlap",
+    REASON_BREAKDOWN: "breakdown",
+}
+
+
+def unavailable_key(reason: str | None) -> str | None:
+    """The key of a payload's `unavailable_reason` (None: the figure is not unavailable)."""
+    if reason is None:
+        return None
+    return UNAVAILABLE_KEYS.get(reason, "other")
+
+
 LABELS: dict[str, dict[str, str]] = {
     "sv": {
         "title": "Resultat",
@@ -35,6 +60,22 @@ LABELS: dict[str, dict[str, str]] = {
         "index_unit": "av 100",
         "print": "Skriv ut eller spara som PDF från webbläsaren.",
         "expires": "Länken gäller till",
+        "source_imported": "Historisk mätning, importerade svar",
+        "source_imported_tallies": "Historisk mätning, endast svarsfördelningar "
+        "(importerade antal)",
+        "unavailable": "Finns inte",
+        "unavailable_short": "finns ej",
+        "unavailable_index": "Finns inte: ett index kräver varje svarandes svar, och för denna "
+        "mätning importerades bara svarsfördelningar",
+        "unavailable_answered": "Finns inte: antalet som besvarade frågan importerades inte för "
+        "denna mätning",
+        "unavailable_overlap": "Finns inte: en svarande kan kryssa i flera av svarsalternativen, "
+        "och svarsfördelningarna visar inte hur många som kryssade i minst ett",
+        "unavailable_breakdown": "Finns inte: en uppdelning kräver varje svarandes svar, och för "
+        "denna mätning importerades bara svarsfördelningar",
+        "unavailable_other": "Finns inte: bara svarsfördelningar importerades för denna mätning",
+        "history_mark": "†",
+        "history_note": "Historisk mätning",
     },
     "en": {
         "title": "Results",
@@ -70,5 +111,30 @@ LABELS: dict[str, dict[str, str]] = {
         "index_unit": "of 100",
         "print": "Print or save as PDF from the browser.",
         "expires": "This link is valid until",
+        "source_imported": "Historical round, imported answers",
+        "source_imported_tallies": "Historical round, answer counts only (imported counts)",
+        "unavailable": "Not available",
+        "unavailable_short": "n/a",
+        "unavailable_index": "Not available: an index needs each respondent's answers, and only "
+        "answer counts were imported for this round",
+        "unavailable_answered": "Not available: the number who answered this question was not "
+        "imported for this round",
+        "unavailable_overlap": "Not available: one respondent may tick several of these options, "
+        "and answer counts cannot tell how many ticked at least one",
+        "unavailable_breakdown": "Not available: a breakdown needs each respondent's answers, and "
+        "only answer counts were imported for this round",
+        "unavailable_other": "Not available: only answer counts were imported for this round",
+        "history_mark": "†",
+        "history_note": "Historical round",
     },
 }
+
+
+def unavailable_text(words: dict[str, str], key: str) -> str:
+    """The page's short text for an unavailable figure's reason key."""
+    return words.get(f"unavailable_{key}", words["unavailable_other"])
+
+
+def source_text(words: dict[str, str], source: str) -> str | None:
+    """Where a round's data came from, when not collected through the service."""
+    return words.get(f"source_{source}") if source != "collected" else None

@@ -1,6 +1,8 @@
 """The printable results page: a round's figures for an area (or the whole organisation),
 trend charts with intervals and intervention markers, answer distributions. Suppressed
-cells stay suppressed here exactly as in the API, since every figure comes from it."""
+cells stay suppressed here exactly as in the API, since every figure comes from it; a figure
+the round's data cannot give (a round of imported answer counts) is shown as unavailable with
+its reason, never as a suppressed one, and a historical round says where its data came from."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,7 +20,7 @@ from survey_api.presentation import charts, formatting
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.reports import share
-from survey_api.reports.labels import LABELS
+from survey_api.reports.labels import LABELS, source_text, unavailable_key, unavailable_text
 from survey_api.reports.schemas import ShareLinkPage, ShareLinkRead, ShareLinkStatus
 from survey_api.reports.share import ShareGrant
 from survey_api.results import service as results_service
@@ -38,10 +40,30 @@ from survey_api.timestamps import as_utc
 @dataclass(frozen=True)
 class FigureRow:
     label: str
-    value: str | None  # None = suppressed
+    value: str | None  # None = suppressed, or unavailable when `unavailable` is set
     interval: str | None
     n: str | None
     low_precision: bool
+    # Why the figure is unavailable, as a key of labels.UNAVAILABLE_KEYS (index, answered,
+    # overlap, breakdown, other); each page words it in its own language. None: not unavailable.
+    unavailable: str | None = None
+
+
+@dataclass(frozen=True)
+class TableCell:
+    """A value in the areas table: the figure, or None (suppressed, or unavailable with a key)."""
+
+    value: str | None
+    unavailable: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryNote:
+    """A trend point's round that was not collected through the service: its period and its
+    source (imported or imported_tallies)."""
+
+    period: str
+    source: str
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,7 @@ def page_context(session: Session, grant: ShareGrant) -> dict[str, Any]:
     area = results.areas[0] if grant.area_id is not None and results.areas else None
     organisation = next((p for p in results.pooled if p.kind == "organisation"), None)
     starts = _intervention_starts(session, org.id, grant.area_id)
+    trends = _trends(session, org.id, definition, lang, grant.area_id, starts)
     return {
         "lang": lang,
         "t": words,
@@ -84,10 +107,13 @@ def page_context(session: Session, grant: ShareGrant) -> dict[str, Any]:
         "results": results,
         "area": area,
         "facts": _facts(words, lang, survey_round.period, results, area),
+        "source": source_text(words, survey_round.source),
         "expires_at": grant.expires_at,
         "key_figures": _key_figures(definition, lang, area, organisation),
         "area_table": _area_table(definition, lang, results) if area is None else None,
-        "trends": _trends(session, org.id, definition, lang, grant.area_id, starts),
+        "trends": trends,
+        "history": trend_history(trends),
+        "unavailable_text": lambda key: unavailable_text(words, key),
         "interventions": [
             f"{name} ({words['started']} {start.isoformat()})" for start, name in starts
         ],
@@ -121,8 +147,12 @@ def _share_row(
     n: int | None,
     *,
     suppressed: bool,
+    unavailable: str | None = None,
 ) -> FigureRow:
-    """A share's row; a suppressed cell's row shows nothing but that it is suppressed."""
+    """A share's row; a suppressed cell's row shows nothing but that it is suppressed, an
+    unavailable one nothing but why."""
+    if unavailable is not None:
+        return FigureRow(label, None, None, None, False, unavailable_key(unavailable))
     if suppressed or share is None:
         return FigureRow(label, None, None, None, False)
     return FigureRow(
@@ -152,6 +182,7 @@ def _key_figures(
                     None if cell is None else cell.share,
                     None if cell is None else cell.n,
                     suppressed=cell is None or cell.suppressed,
+                    unavailable=None if cell is None else cell.unavailable_reason,
                 )
             )
         elif organisation is not None:
@@ -163,12 +194,20 @@ def _key_figures(
                     None if pooled is None else pooled.share,
                     None if pooled is None else pooled.n,
                     suppressed=pooled is None or pooled.suppressed,
+                    unavailable=None if pooled is None else pooled.unavailable_reason,
                 )
             )
     for index in definition.indices:
         label = index.label.get(lang) or index.key
         cells = area.indices if area is not None else (organisation.indices if organisation else [])
         composite = next((i for i in cells if i.key == index.key), None)
+        if composite is not None and composite.unavailable_reason is not None:
+            rows.append(
+                FigureRow(
+                    label, None, None, None, False, unavailable_key(composite.unavailable_reason)
+                )
+            )
+            continue
         index_figure = None if composite is None or composite.suppressed else composite.index
         if index_figure is None or composite is None:
             rows.append(FigureRow(label, None, None, None, False))
@@ -189,11 +228,14 @@ def _area_table(
     columns = [i.label.get(lang) or i.key for i in definition.indicators]
     rows = []
     for area in results.areas:
-        values: list[str | None] = []
+        values: list[TableCell] = []
         for indicator in definition.indicators:
             cell = next((i for i in area.indicators if i.key == indicator.key), None)
+            if cell is not None and cell.unavailable_reason is not None:
+                values.append(TableCell(None, unavailable_key(cell.unavailable_reason)))
+                continue
             share = None if cell is None or cell.suppressed else cell.share
-            values.append(None if share is None else formatting.percent(share.p, lang))
+            values.append(TableCell(None if share is None else formatting.percent(share.p, lang)))
         responses = area.responses.responses
         shown = None if area.responses.suppressed or responses is None else responses
         rows.append(
@@ -213,7 +255,10 @@ def _trends(
     lang: str,
     area_id: int | None,
     starts: list[tuple[date, str]],
-) -> list[dict[str, str]]:
+) -> list[dict[str, Any]]:
+    """Each indicator's and index's trend chart, with the periods whose figure is unavailable
+    (`unavailable`: (period, reason key)) and the points' rounds (`rounds`: (round id,
+    period, source)) for the page's notes."""
     targets: list[tuple[Target, str, float, charts.Unit]] = [
         (Target("indicator", i.key), i.label.get(lang) or i.key, 100.0, "percent")
         for i in definition.indicators
@@ -231,9 +276,29 @@ def _trends(
             group=None if area_id is not None else "organisation",
         )
         svgs.append(
-            {"title": title, "svg": _trend_svg(session, series, title, scale, unit, lang, starts)}
+            {
+                "title": title,
+                "svg": _trend_svg(session, series, title, scale, unit, lang, starts),
+                "unavailable": [
+                    (p.period, unavailable_key(p.unavailable_reason))
+                    for p in series.points
+                    if p.unavailable_reason is not None
+                ],
+                "rounds": [(p.survey_round_id, p.period, p.source) for p in series.points],
+            }
         )
     return svgs
+
+
+def trend_history(trends: list[dict[str, Any]]) -> list[HistoryNote]:
+    """The rounds of the trend charts whose data were imported (marked on their points), each
+    once, in the charts' order."""
+    seen: dict[int, HistoryNote] = {}
+    for chart in trends:
+        for round_id, period, source in chart["rounds"]:
+            if source != "collected" and round_id not in seen:
+                seen[round_id] = HistoryNote(period, source)
+    return list(seen.values())
 
 
 def _trend_svg(
@@ -245,12 +310,15 @@ def _trend_svg(
     lang: str,
     starts: list[tuple[date, str]],
 ) -> str:
+    words = LABELS.get(lang, LABELS["en"])
     points = [
         charts.TrendPoint(
             period=p.period,
             value=None if p.estimate is None else p.estimate * scale,
             low=None if p.low is None else p.low * scale,
             high=None if p.high is None else p.high * scale,
+            mark="" if p.source == "collected" else words["history_mark"],
+            missing="–" if p.unavailable_reason is None else words["unavailable_short"],
         )
         for p in series.points
     ]
@@ -327,8 +395,9 @@ def trend_charts(
     definition: QuestionnaireDefinition,
     lang: str,
     area_id: int,
-) -> list[dict[str, str]]:
-    """An area's trend charts with interval bands and its interventions' start markers."""
+) -> list[dict[str, Any]]:
+    """An area's trend charts with interval bands and its interventions' start markers (with
+    their unavailable periods and rounds, as `_trends` gives them)."""
     starts = _intervention_starts(session, organisation_id, area_id)
     return _trends(session, organisation_id, definition, lang, area_id, starts)
 

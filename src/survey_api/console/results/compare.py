@@ -19,6 +19,7 @@ from survey_api.models import SurveyRound
 from survey_api.organisations import service as organisations_service
 from survey_api.presentation import charts, formatting
 from survey_api.questionnaires.definition import QuestionnaireDefinition
+from survey_api.reports.labels import unavailable_key
 from survey_api.results import service as results_service
 from survey_api.results.schemas import PooledGroup, TargetKind
 from survey_api.results.service import Target
@@ -45,6 +46,8 @@ class CompareRow:
     group_value: str | None
     unweighted: bool
     point: charts.IntervalRow
+    # Why the figure is unavailable (a reason key of reports/labels.py), never a suppression.
+    unavailable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,14 +64,14 @@ class Comparison:
     pooled: list[CompareRow]
     language: str
 
-    def chart(self, title: str, reference: str, suppressed: str) -> Markup:
+    def chart(self, title: str, reference: str, suppressed: str, unavailable: str) -> Markup:
         """The areas' figures with their intervals and the organisation as a dashed line."""
         shown = None
         if self.organisation is not None and self.organisation.point.value is not None:
             shown = charts.IntervalRow(reference, self.organisation.point.value)
         return Markup(
             charts.interval_chart(
-                [row.point for row in self.rows],
+                [_chart_row(row.point.label, row, unavailable) for row in self.rows],
                 title=title,
                 language=self.language,
                 unit=self.unit,
@@ -78,12 +81,14 @@ class Comparison:
             )
         )
 
-    def pooled_chart(self, title: str, labels: list[str], suppressed: str) -> Markup:
+    def pooled_chart(
+        self, title: str, labels: list[str], suppressed: str, unavailable: str
+    ) -> Markup:
         """The pooled groups' figures, labelled by the page (the same labels as its table)."""
         return Markup(
             charts.interval_chart(
                 [
-                    charts.IntervalRow(label, row.point.value, row.point.low, row.point.high)
+                    _chart_row(label, row, unavailable)
                     for label, row in zip(labels, self.pooled, strict=True)
                 ],
                 title=title,
@@ -93,6 +98,18 @@ class Comparison:
                 suppressed_text=suppressed,
             )
         )
+
+
+def _chart_row(label: str, row: CompareRow, unavailable: str) -> charts.IntervalRow:
+    """A row's mark: its figure, or (unavailable) no mark and the page's word for it."""
+    point = row.point
+    return charts.IntervalRow(
+        label,
+        point.value,
+        point.low,
+        point.high,
+        missing=None if row.unavailable is None else unavailable,
+    )
 
 
 def _compare_targets(
@@ -183,6 +200,7 @@ def _compare_row(
             )
             point = charts.IntervalRow(label, estimate, low, high)
     n = None if figure is None or cell.n is None else formatting.number(cell.n, lang)
+    reason = None if cell is None else getattr(cell, "unavailable_reason", None)
     return CompareRow(
         label=label,
         area_id=area_id,
@@ -195,6 +213,7 @@ def _compare_row(
         group_value=None if group is None else group.value,
         unweighted=figure is not None and getattr(cell, "weighting", None) == "unweighted",
         point=point,
+        unavailable=unavailable_key(reason) if figure is None else None,
     )
 
 

@@ -39,10 +39,12 @@ router = APIRouter(prefix="/results", route_class=ConsoleRoute)
 
 
 def _rounds_with_responses(session: Session, organisation_id: int) -> list[SurveyRoundRead]:
+    """Rounds with results: responses, or (a round of imported answer counts, which has no
+    responses) its imported counts."""
     every = all_pages(
         lambda page: rounds_service.list_rounds(session, organisation_id, page), "/console/results"
     )
-    return [r for r in every if r.response_count > 0]
+    return [r for r in every if r.response_count > 0 or r.source == "imported_tallies"]
 
 
 @router.get("")
@@ -237,10 +239,19 @@ def area_results_page(
     ]
     requested = request.query_params.get("by", "")
     by = requested if requested in dict(background) else None
+    # A round of imported answer counts has no breakdowns (the API answers 409): its page says
+    # why instead of an error page, and offers no breakdown to choose.
+    counts_only = survey_round.source == "imported_tallies"
+    by_requested = counts_only and by is not None
+    if counts_only:
+        by = None
     results = results_service.round_results(
         session, principal.organisation_id, survey_round.id, area_ids=[area_number], by=by
     )
     area = results.areas[0]
+    trends = reports_service.trend_charts(
+        session, principal.organisation_id, definition, lang.code, area_number
+    )
     return render(
         request,
         "results/area.html",
@@ -249,10 +260,10 @@ def area_results_page(
         results=results,
         area=area_figures(definition, lang.code, area),
         distributions=reports_service.distribution_charts(definition, lang.code, area),
-        trends=reports_service.trend_charts(
-            session, principal.organisation_id, definition, lang.code, area_number
-        ),
+        trends=trends,
+        history=reports_service.trend_history(trends),
         background=background,
         by=by,
+        by_requested=by_requested,
         breakdown=_breakdown(definition, lang.code, by, results) if by else None,
     )
