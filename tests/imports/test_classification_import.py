@@ -127,7 +127,7 @@ def test_deso_regso_and_area_code_rows_match_with_versions_and_a_dry_run_stores_
     for area in made.values():
         assert classifications(org, area["id"]) == {}
 
-    done = ok(send(org, data))
+    done = ok(send(org, data), 201)
     assert done["dry_run"] is False and done["replayed"] is False
     assert done["changes"] == preview["changes"]
     assert classifications(org, made["hjallbo"]["id"]) == {
@@ -168,7 +168,7 @@ def test_a_blank_cell_keeps_the_stored_value_and_unchanged_years_are_counted(org
         "deso,1480C1010,2018,2023,1,",  # area type 2 -> 1, police kept
         "deso,1480C1010,2018,2024,1,utsatt",  # as stored
     )
-    done = ok(send(org, data))
+    done = ok(send(org, data), 201)
     assert [(c["year"], c["outcome"]) for c in done["changes"]] == [(2023, "update")]
     change = done["changes"][0]
     assert (change["old_area_type"], change["new_area_type"]) == (2, 1)
@@ -261,7 +261,7 @@ def test_encodings_read_the_police_words(org: Org, encoding: str) -> None:
         "deso;1480C1020;2024;RISKOMRÅDE\r\n"
         "area_code;lunden;2024;utsatt område\r\n"
     )
-    done = ok(send(org, text.encode(encoding)))
+    done = ok(send(org, text.encode(encoding)), 201)
     assert done["encoding"] == encoding and done["problems"] == []
     assert classifications(org, made["hjallbo"]["id"]) == {2024: (None, "sarskilt_utsatt")}
     assert classifications(org, made["angered"]["id"]) == {2024: (None, "risk")}
@@ -277,7 +277,7 @@ def test_an_xlsx_file_with_numbers_as_numbers(org: Org) -> None:
         ]
     )
     media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    done = ok(send(org, data, name="klassning.xlsx", media=media))
+    done = ok(send(org, data, name="klassning.xlsx", media=media), 201)
     assert done["encoding"] == "xlsx" and done["rows_stored"] == 2
     assert classifications(org, made["hjallbo"]["id"]) == {2022: (2, None)}
     assert classifications(org, made["lunden"]["id"]) == {2022: (5, "none")}
@@ -288,7 +288,7 @@ def test_the_same_file_again_is_replayed_and_changes_nothing(
 ) -> None:
     made = areas(org)
     data = csv("area_code,lunden,,2024,4,")
-    first = ok(send(org, data))
+    first = ok(send(org, data), 201)
     hand = {"classifications": [{"year": 2024, "area_type": 2}]}
     ok(org.analyst.patch(f"/api/v1/areas/{made['lunden']['id']}", json=hand))
     again = ok(send(org, data, role="admin"))
@@ -313,7 +313,7 @@ def test_another_organisations_areas_are_never_matched_or_changed(
     their_areas = areas(theirs)
     create_area(mine.analyst, "egen", deso_code="1480C9999", deso_version="2018")
     data = csv("deso,1480C1010,2018,2024,1,", "area_code,hjallbo,,2024,1,")
-    done = ok(send(mine, data))
+    done = ok(send(mine, data), 201)
     assert done["rows_matched"] == 0 and done["unmatched"]["count"] == 2
     assert done["changes"] == []
     with db() as session:
@@ -343,7 +343,7 @@ def test_pooled_groups_use_the_imported_area_type(org: Org) -> None:
         f"area_code,{codes[first]},,2026,1,sarskilt_utsatt",
         f"area_code,{codes[second]},,2026,4,",
     )
-    ok(send(org, data))
+    ok(send(org, data), 201)
     results = ok(org.analyst.get(f"/api/v1/rounds/{made_round.id}/results"))
     by_id = {a["area_id"]: a for a in results["areas"]}
     assert (by_id[first]["area_type"], by_id[first]["police_classification"]) == (

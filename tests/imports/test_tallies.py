@@ -153,7 +153,7 @@ def test_a_real_run_stores_the_counts_and_a_repeat_is_a_replay(
     org: Org, db: sessionmaker[Session]
 ) -> None:
     round_id, areas = _historical(org)
-    report = ok(post_tallies(org.analyst, round_id, GOOD.encode()))
+    report = ok(post_tallies(org.analyst, round_id, GOOD.encode()), 201)
     assert report["dry_run"] is False and report["replayed"] is False
     assert report["import_id"] is not None
     assert report["rows_read"] == 10 and report["rows_stored"] == 10
@@ -194,7 +194,7 @@ def test_without_star_rows_respondents_are_estimated_and_multi_choice_shares_una
     content = "\n".join(
         line for line in GOOD.splitlines() if ",*," not in line and not line.endswith(",*,36")
     )
-    report = ok(post_tallies(org.analyst, round_id, content.encode()))
+    report = ok(post_tallies(org.analyst, round_id, content.encode()), 201)
     assert report["problems"] == []
     assert any("norr" in note and "largest" in note for note in report["notes"])
     assert any("utsatt_brott_12m" in note for note in report["notes"])
@@ -214,11 +214,11 @@ def test_without_star_rows_respondents_are_estimated_and_multi_choice_shares_una
 def test_which_rounds_take_counts(org: Org, db: sessionmaker[Session]) -> None:
     round_id, areas = _historical(org)
     # A second file may add an area that has no counts yet, never add to one that has.
-    ok(post_tallies(org.analyst, round_id, GOOD.encode()))
+    ok(post_tallies(org.analyst, round_id, GOOD.encode()), 201)
     more = GOOD.replace("norr", "syd").encode()
     body = problem(post_tallies(org.analyst, round_id, GOOD.replace("40", "41").encode()), 409)
     assert "norr" in body["detail"]
-    added = ok(post_tallies(org.analyst, round_id, more))
+    added = ok(post_tallies(org.analyst, round_id, more), 201)
     assert added["per_area"][0]["area_code"] == "syd"
     # A collected round collects its own answers.
     version_id = ok(org.analyst.get(f"/api/v1/rounds/{round_id}"))["questionnaire_version_id"]

@@ -92,7 +92,7 @@ def _world(
         round_id = ok(org.admin.post("/api/v1/rounds", json=body), 201)["id"]
         rounds[year] = round_id
         if historical:
-            report = ok(post_tallies(org.analyst, round_id, tally_csv(data[year])))
+            report = ok(post_tallies(org.analyst, round_id, tally_csv(data[year])), 201)
             assert report["problems"] == [] and report["notes"] == []
         else:
             for code, answer_sets in data[year].items():

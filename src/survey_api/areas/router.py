@@ -171,7 +171,15 @@ async def _classifications_file(request: Request) -> UploadFile:
     "/classifications/import",
     operation_id="import_area_classifications",
     response_model=classifications_import.ClassificationImportReport,
-    responses=problem_responses(400, 401, 403, 413, 422),
+    status_code=201,
+    responses={
+        200: {
+            "model": classifications_import.ClassificationImportReport,
+            "description": "A dry run's report, or a repeat of a file already imported "
+            "(`replayed`: nothing changes).",
+        },
+        **problem_responses(400, 401, 403, 413, 422),
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -194,6 +202,7 @@ async def _classifications_file(request: Request) -> UploadFile:
 def import_area_classifications(
     principal: Analyst,
     session: SessionDep,
+    response: Response,
     upload: Annotated[UploadFile, Depends(_classifications_file)],
     dry_run: Annotated[
         bool,
@@ -213,11 +222,15 @@ def import_area_classifications(
     one area and year different values, area_code wins over DeSO over RegSO; rows of one
     code kind that disagree are a refused conflict. A blank cell keeps the stored value.
     The real run is all or nothing: any row problem or refused conflict answers 422 with the
-    report under `report`. The same file again answers 200 with `replayed: true`."""
+    report under `report`. A first import answers 201, the same file again 200 with
+    `replayed: true`."""
     source = import_files.spool(upload.file, upload.filename, upload.content_type)
-    return classifications_import.import_classifications(
+    report = classifications_import.import_classifications(
         session, principal.organisation_id, source, dry_run=dry_run
     )
+    if dry_run or report.replayed:
+        response.status_code = 200
+    return report
 
 
 @router.get(

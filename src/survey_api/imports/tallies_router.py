@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Path, Query, UploadFile
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 
 from survey_api.areas.upload import XLSX_MEDIA_TYPE
 from survey_api.auth.dependencies import Analyst, SessionDep
@@ -40,7 +40,15 @@ _REFUSED = {
     "/rounds/{round_id}/tallies/import",
     operation_id="import_round_tallies",
     response_model=ImportReport,
-    responses={**problem_responses(400, 401, 403, 404, 409, 413, 422)},
+    status_code=201,
+    responses={
+        200: {
+            "model": ImportReport,
+            "description": "A dry run's report, or a repeat of an import already stored "
+            "(`replayed`: nothing new is stored).",
+        },
+        **problem_responses(400, 401, 403, 404, 409, 413, 422),
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -64,6 +72,7 @@ def import_round_tallies(
     round_id: Annotated[int, Path(description="The historical round's id.", ge=1, le=MAX_ID)],
     principal: Analyst,
     session: SessionDep,
+    response: Response,
     file: Annotated[UploadFile, File(description="The CSV or XLSX file.")],
     dry_run: Annotated[
         bool,
@@ -84,11 +93,11 @@ def import_round_tallies(
     imported responses; the round's `source` becomes `imported_tallies`. Composite indices
     and breakdowns need respondent-level data and are reported as unavailable for such a
     round. All or nothing: any row problem answers 422 with the report and stores nothing;
-    the same file again answers 200 with `replayed` true. A second file may only add areas
-    that have no counts yet (409 otherwise).
+    a first import answers 201, the same file again 200 with `replayed` true. A second file
+    may only add areas that have no counts yet (409 otherwise).
     """
     source = spool(file.file, file.filename, file.content_type)
-    return tallies.import_tallies(
+    report = tallies.import_tallies(
         session,
         principal.organisation_id,
         round_id,
@@ -96,3 +105,6 @@ def import_round_tallies(
         dry_run=dry_run,
         file_name=file.filename or "",
     )
+    if dry_run or report.replayed:
+        response.status_code = 200
+    return report
