@@ -116,7 +116,7 @@ class BodySizeLimit:
         too_large = PayloadTooLarge(f"the request body exceeds the limit of {limit} bytes")
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await self._reject(scope, receive, send, too_large)
+                await self._reject(scope, receive, send, too_large, limit)
                 return
         received = 0
         exceeded = False
@@ -145,15 +145,17 @@ class BodySizeLimit:
         with suppress(_BodyTooLarge):
             await self.app(scope, limited_receive, guarded_send)
         if exceeded and not response_started:
-            await self._reject(scope, receive, send, too_large)
+            await self._reject(scope, receive, send, too_large, limit)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send, error: SurveyError) -> None:
+    async def _reject(
+        self, scope: Scope, receive: Receive, send: Send, error: SurveyError, limit: int
+    ) -> None:
         request = Request(scope, receive)
         if request.url.path.startswith("/console/"):
             # People upload files there: a page in their language, not problem+json.
             from survey_api.console.rendering import too_large_page
 
-            await too_large_page(request, self.max_bytes)(scope, receive, send)
+            await too_large_page(request, limit)(scope, receive, send)
             return
         await problem_response(error, request)(scope, receive, send)
 

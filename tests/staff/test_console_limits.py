@@ -48,3 +48,50 @@ def test_the_api_still_answers_problem_json(browser: Callable[[], Browser]) -> N
     )
     assert answer.status_code == 413
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def _rejected(path: str, declared: int) -> tuple[int, str]:
+    """What BodySizeLimit answers a request that declares `declared` bytes, with a limit of
+    1 MB for ordinary bodies and 3 MB for imports."""
+    import asyncio
+
+    from survey_api.main import BodySizeLimit
+
+    async def never(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("the app must not be reached")
+
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"content-length", str(declared).encode()), (b"host", b"testserver")],
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "root_path": "",
+        "app": None,
+    }
+    limiter = BodySizeLimit(never, max_bytes=1_000_000, import_bytes=3_000_000)
+    asyncio.run(limiter(scope, receive, send))  # type: ignore[arg-type]
+    status = int(sent[0]["status"])  # type: ignore[call-overload]
+    body = b"".join(m.get("body", b"") for m in sent[1:])  # type: ignore[misc]
+    return status, body.decode()
+
+
+def test_an_import_page_names_the_import_limit_not_the_ordinary_one() -> None:
+    status, page = _rejected("/console/rounds/7/imports", 4_000_000)
+    assert status == 413 and "3,0 MB" in page and "1,0 MB" not in page
+    status, problem = _rejected("/api/v1/rounds/7/tallies/import", 4_000_000)
+    assert status == 413 and "limit of 3000000 bytes" in problem
+    # Every other body keeps the ordinary limit.
+    status, problem = _rejected("/api/v1/areas", 2_000_000)
+    assert status == 413 and "limit of 1000000 bytes" in problem
