@@ -5,9 +5,9 @@ from fastapi import APIRouter
 from survey_api.areas.router import router as areas_router
 from survey_api.auth.router import router as api_keys_router
 from survey_api.exports.router import router as exports_router
-from survey_api.imports.tallies_router import router as tallies_router
 from survey_api.imports.router import mappings_router as import_mappings_router
 from survey_api.imports.router import router as imports_router
+from survey_api.imports.tallies_router import router as tallies_router
 from survey_api.interventions.router import router as interventions_router
 from survey_api.invitations.router import router as invitations_router
 from survey_api.organisations.router import router as organisations_router
@@ -27,9 +27,9 @@ for router in (
     rounds_router,
     invitations_router,
     responses_router,
-    tallies_router,
     imports_router,
     import_mappings_router,
+    tallies_router,
     results_router,
     share_links_router,
     letters_router,

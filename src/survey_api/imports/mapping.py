@@ -44,6 +44,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from survey_api.exceptions import ValidationFailed
+from survey_api.languages import LanguageCode
 from survey_api.questionnaires.definition import Item, QuestionnaireDefinition
 from survey_api.questionnaires.definition import load_standard_definition as _standard
 
@@ -108,8 +109,8 @@ class LanguageMapping(_Strict):
     default language."""
 
     column: str | None = Field(default=None, min_length=1, max_length=200)
-    fixed: str | None = Field(default=None, min_length=2, max_length=8)
-    values: dict[str, str] = Field(default_factory=dict, max_length=MAX_VALUES)
+    fixed: LanguageCode | None = None
+    values: dict[str, LanguageCode] = Field(default_factory=dict, max_length=MAX_VALUES)
 
     @model_validator(mode="after")
     def _at_most_one_source(self) -> LanguageMapping:
