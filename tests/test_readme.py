@@ -56,11 +56,8 @@ def _section(text: str, heading: str) -> str:
 
 
 def _blocks(text: str, heading: str = WALK_HEADING) -> list[str]:
-    """The ```sh blocks of a section, in order (of "Bring your history", its worked example:
-    the subsections after it describe other imports with files of the reader's own)."""
+    """The ```sh blocks of a section and its subsections, in order."""
     section = _section(text, heading)
-    if heading == HISTORY_HEADING:
-        section = section.split("\n### ")[0]
     return re.findall(r"^```sh\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)
 
 
