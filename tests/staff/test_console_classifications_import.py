@@ -1,10 +1,10 @@
 """The console's classifications import (/console/areas/classifications/import): the dry run
-shown as tables stores nothing, "Importera" stores exactly the previewed file, a forged or
-other session's confirmation imports nothing (both databases, real HTTP stack)."""
+shown as tables stores nothing, "Importera" stores exactly the previewed file (kept on the
+server under a token signed for the session), a forged or other session's confirmation or a
+kept file changed on disk imports nothing (both databases, real HTTP stack)."""
 
-import base64
+import hashlib
 import re
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from survey_api.console import uploads
 from tests.api.test_hostile_input import snapshot
 from tests.conftest import LiveServer
 from tests.helpers import create_area, ok
@@ -51,7 +52,9 @@ def upload(client: Browser, data: bytes, name: str = "klassning.csv") -> Any:
 
 
 def confirm_fields(preview_html: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', preview_html))
+    return dict(
+        re.findall(r'<input type="hidden" name="([a-z0-9_]+)" value="([^"]*)">', preview_html)
+    )
 
 
 def classifications(api: httpx.Client, area_id: int) -> dict[int, tuple[int | None, str | None]]:
@@ -136,16 +139,56 @@ def test_a_confirmation_imports_only_the_previewed_file_in_its_session(
     client = signed_in(browser, staff_org)
     preview = upload(client, csv("area_code,lunden,,2024,4,"))
     fields = confirm_fields(preview.text)
-    other = base64.b64encode(zlib.compress(csv("area_code,lunden,,2024,1,"))).decode()
-    for forged in ({"file_data": other}, {"signature": "0" * 64}, {"file_data": "not base64"}):
+    # The file stays on the server: the form carries its token and hash, never the file.
+    assert set(fields) >= {"token", "file_sha256", "filename", "signature", "plan"}
+    assert "file_data" not in fields
+    assert fields["file_sha256"] == hashlib.sha256(csv("area_code,lunden,,2024,4,")).hexdigest()
+    kept = uploads.kept_path(fields["token"])
+    assert kept is not None and kept.read_bytes() == csv("area_code,lunden,,2024,4,")
+    # Another file previewed in the same session: its token under the first file's signature.
+    other = confirm_fields(upload(client, csv("area_code,lunden,,2024,1,")).text)
+    for forged in (
+        {"token": other["token"]},
+        {"file_sha256": other["file_sha256"]},
+        {"token": other["token"], "file_sha256": other["file_sha256"]},
+        {"filename": "annan.csv"},
+        {"signature": "0" * 64},
+        {"signature": other["signature"]},
+        {"token": "../" + fields["token"][3:]},
+        {"token": ""},
+    ):
         answer = client.post(f"{URL}/confirm", data=fields | forged)
         assert answer.status_code == 400 and "gällde inte filen du förhandsgranskade" in answer.text
-    # The areas import's signature is for areas files only.
+    # Another session of the same user: the signature is bound to the session that previewed.
     second = signed_in(browser, staff_org)
     token = csrf_of(second.get(URL).text)
     stolen = second.post(f"{URL}/confirm", data=fields | {"csrf_token": token})
     assert stolen.status_code == 400
     assert classifications(api, lunden["id"]) == {}
+    # Both previews are still kept, unimported.
+    assert uploads.kept_path(fields["token"]) is not None
+    assert uploads.kept_path(other["token"]) is not None
+
+
+def test_a_kept_file_changed_on_disk_is_not_imported_and_an_imported_one_is_deleted(
+    browser: Callable[[], Browser], staff_org: StaffOrg, api: httpx.Client
+) -> None:
+    lunden = create_area(api, "lunden")
+    client = signed_in(browser, staff_org)
+    fields = confirm_fields(upload(client, csv("area_code,lunden,,2024,4,")).text)
+    kept = uploads.kept_path(fields["token"])
+    assert kept is not None
+    kept.write_bytes(csv("area_code,lunden,,2024,1,"))
+    changed = client.post(f"{URL}/confirm", data=fields)
+    assert changed.status_code == 400 and "gällde inte filen du förhandsgranskade" in changed.text
+    assert classifications(api, lunden["id"]) == {}
+    assert uploads.kept_path(fields["token"]) is None
+
+    fields = confirm_fields(upload(client, csv("area_code,lunden,,2024,4,")).text)
+    done = client.post(f"{URL}/confirm", data=fields)
+    assert done.status_code == 200 and "Klassningarna är importerade" in done.text
+    assert classifications(api, lunden["id"]) == {2024: (4, None)}
+    assert uploads.kept_path(fields["token"]) is None
 
 
 def test_no_file_a_bad_file_and_a_viewer_are_refused(

@@ -16,14 +16,14 @@ and AreaUpdate, and one import plan for the preview and the import. The previewe
 travels back in the confirmation form with an HMAC over it (console/uploads.py: the server's
 secret key and this session's CSRF token), so the confirmation imports that very file or
 nothing; and the import only runs if its plan is still the previewed one (the stored areas
-may have changed since).
+may have changed since). A file of official classifications may be as big as any import, so
+it is kept on the server instead and the confirmation carries its token (see below).
 """
 
 import base64
 import binascii
 import hashlib
 import hmac
-import io
 import zlib
 from typing import Annotated, Any
 
@@ -375,9 +375,14 @@ def confirm_import(
 
 
 # --- official classifications ---------------------------------------------------------------
-# The same two steps as the areas import above, with the same carried, signed file (purpose
-# "console-classification-import", so an areas preview cannot confirm a classifications import)
-# and the same plan check; the report is imports.classifications', which the API answers too.
+# The same two steps as the areas import above, but a file of official classifications may be
+# as big as any import (max_import_bytes, 200 MB: a national DeSO table), too big to carry
+# through the browser. So, like the round imports (console/imports.py), the previewed file is
+# kept on the server under a random token (console/uploads.py) and the confirmation carries only
+# that token, the file's SHA-256 and its name, signed for this session with the purpose
+# "console-classification-import" (an areas or round-import preview cannot confirm it). The
+# plan check is the areas import's: the report must still be the one the preview showed. The
+# report is imports.classifications', which the API answers too.
 
 CLASSIFICATIONS_PURPOSE = "console-classification-import"
 
@@ -386,6 +391,11 @@ def _classifications_digest(report: classifications_import.ClassificationImportR
     """What the dry run showed (the changes and conflicts) as one value to compare."""
     shown = report.model_dump(mode="json", include={"changes", "conflicts", "replayed"})
     return hashlib.sha256(repr(shown).encode()).hexdigest()
+
+
+def _classifications_parts(token: str, sha256: str, file_name: str) -> tuple[bytes, ...]:
+    """What the confirmation's signature covers: the kept file's token, its SHA-256, its name."""
+    return (token.encode(), sha256.encode(), file_name.encode())
 
 
 def _classifications_page(
@@ -411,12 +421,15 @@ def _classifications_report(
     principal: StaffPrincipal,
     *,
     lang: PageLanguage,
-    body: bytes,
     report: classifications_import.ClassificationImportReport,
+    token: str = "",
     status: int = 200,
     changed: bool = False,
 ) -> Response:
-    importable = not report.refused and not report.replayed
+    """The dry run's tables; with a token (the file is kept and importable), the signed
+    confirmation form."""
+    importable = bool(token) and not report.refused and not report.replayed
+    parts = _classifications_parts(token, report.file_sha256, report.file_name)
     return render(
         request,
         "areas/classifications_preview.html",
@@ -425,16 +438,15 @@ def _classifications_report(
         csrf_token=principal.csrf_token,
         report=report,
         importable=importable,
-        file_data=_pack(body) if importable else "",
-        signature=uploads.signature(request, principal, CLASSIFICATIONS_PURPOSE, body),
+        token=token if importable else "",
+        signature=(
+            uploads.signature(request, principal, CLASSIFICATIONS_PURPOSE, *parts)
+            if importable
+            else ""
+        ),
         plan=_classifications_digest(report),
         changed=changed,
     )
-
-
-def _import_limit(request: Request) -> int:
-    settings: Settings = request.app.state.settings
-    return settings.max_import_bytes
 
 
 @router.get("/classifications/import")
@@ -453,7 +465,8 @@ def preview_classifications_import(
     upload: Uploaded,
 ) -> Response:
     """(analyst) The dry run: what the file would change, what it does not match, its
-    conflicts and row problems; stores nothing."""
+    conflicts and row problems; stores nothing but, when it can be imported, the file itself,
+    kept on the server for the confirmation."""
     lang = page_language(request, fields.get("_lang"))
     if upload is None or upload.size == 0:
         return _classifications_page(request, principal, lang=lang, status=422, problem="no_file")
@@ -466,9 +479,9 @@ def preview_classifications_import(
         return _classifications_page(
             request, principal, lang=lang, status=refused.status_code, problem=refused.detail
         )
-    source.stream.seek(0)
-    body = source.stream.read()
-    return _classifications_report(request, principal, lang=lang, body=body, report=report)
+    importable = not report.refused and not report.replayed
+    token = uploads.keep(source.stream) if importable else ""
+    return _classifications_report(request, principal, lang=lang, report=report, token=token)
 
 
 @router.post("/classifications/import/confirm")
@@ -479,30 +492,61 @@ def confirm_classifications_import(
     principal: StaffPost,
     fields: Fields,
 ) -> Response:
-    """(analyst) Import the previewed file, if it is that file and its report is unchanged."""
+    """(analyst) Import the previewed file, if it is that file, kept for this session, and its
+    report is unchanged."""
     lang = page_language(request, fields.get("_lang"))
-    body = _unpack(fields.get("file_data", ""), _import_limit(request))
-    if not body or not uploads.signed(
-        request, principal, fields.get("signature", ""), CLASSIFICATIONS_PURPOSE, body
+    token = fields.get("token", "")
+    sha256 = fields.get("file_sha256", "")
+    name = fields.get("filename", "")
+    parts = _classifications_parts(token, sha256, name)
+    if not uploads.signed(
+        request, principal, fields.get("signature", ""), CLASSIFICATIONS_PURPOSE, *parts
     ):
         return _classifications_page(
             request, principal, lang=lang, status=400, problem="not_previewed"
         )
-    name = fields.get("filename", "")
-    source = import_files.spool(io.BytesIO(body), name)
-    preview = classifications_import.import_classifications(
-        session, principal.organisation_id, source, dry_run=True
-    )
-    if preview.refused or not hmac.compare_digest(
-        _classifications_digest(preview), fields.get("plan", "")
-    ):
-        # The stored classifications changed since the dry run: show what the file does now.
-        return _classifications_report(
-            request, principal, lang=lang, body=body, report=preview, status=409, changed=True
+    kept = uploads.kept_path(token)
+    if kept is None:
+        # The kept file goes with its import: a second press of "Importera" finds the import.
+        earlier = classifications_import.previous_import(session, principal.organisation_id, sha256)
+        if earlier is None:  # swept after an hour unconfirmed
+            return _classifications_page(
+                request, principal, lang=lang, status=400, problem="not_previewed"
+            )
+        replayed = classifications_import.ClassificationImportReport.model_validate(
+            earlier.summary
+        ).model_copy(update={"dry_run": True, "replayed": True, "import_id": earlier.id})
+        return _classifications_report(request, principal, lang=lang, report=replayed, status=409)
+    with kept.open("rb") as stream:
+        source = import_files.spool(stream, name)
+        if source.sha256 != sha256:  # the kept file changed on disk: not the previewed one
+            uploads.discard(token)
+            return _classifications_page(
+                request, principal, lang=lang, status=400, problem="not_previewed"
+            )
+        preview = classifications_import.import_classifications(
+            session, principal.organisation_id, source, dry_run=True
         )
-    report = classifications_import.import_classifications(
-        session, principal.organisation_id, source, dry_run=False
-    )
+        if preview.refused or not hmac.compare_digest(
+            _classifications_digest(preview), fields.get("plan", "")
+        ):
+            # The stored classifications changed since the dry run: show what the file does
+            # now (still kept, so it can be imported as it now reads, unless it cannot).
+            if preview.refused or preview.replayed:
+                uploads.discard(token)
+            return _classifications_report(
+                request,
+                principal,
+                lang=lang,
+                report=preview,
+                token=token,
+                status=409,
+                changed=True,
+            )
+        report = classifications_import.import_classifications(
+            session, principal.organisation_id, source, dry_run=False
+        )
+    uploads.discard(token)
     return render(request, "areas/classifications_imported.html", lang=lang, report=report)
 
 
