@@ -10,10 +10,15 @@ from survey_api.console.interventions.common import area_names, intervention_of,
 from survey_api.console.rendering import ConsoleRoute, page_language, render
 from survey_api.exceptions import Conflict, NotFound, ValidationFailed
 from survey_api.interventions import evaluation as evaluation_service
-from survey_api.interventions.evaluation_schemas import EvaluationCell, InterventionEvaluation
+from survey_api.interventions.evaluation_schemas import (
+    Estimate,
+    EvaluationCell,
+    InterventionEvaluation,
+)
 from survey_api.organisations import service as organisations_service
 from survey_api.presentation import formatting
 from survey_api.questionnaires import service as questionnaires_service
+from survey_api.reports.labels import unavailable_key
 from survey_api.results import queries as results_queries
 from survey_api.results.service import Target
 
@@ -43,13 +48,38 @@ class Measure:
 
 @dataclass(frozen=True)
 class CellView:
-    """One of the four cells, ready to show; `share` is None when suppressed."""
+    """One of the four cells, ready to show; `share` is None when suppressed or unavailable.
+    `unavailable` is the key of why the round's data cannot give the share (a round of answer
+    counts only: reports/labels.py unavailable_key), so the page never shows it as "fewer than
+    N"; `source` says where the round's data came from."""
 
     period: str
     n: str | None
     share: str | None
     interval: str | None
     weighting: str | None
+    source: str = "collected"
+    unavailable: str | None = None
+
+
+@dataclass(frozen=True)
+class PreTrendView:
+    """A pre-trend row: its estimate, or why there is none (a cell unavailable in `period`,
+    keyed as `unavailable`; else a suppressed cell)."""
+
+    from_period: str
+    to_period: str
+    estimate: Estimate | None
+    period: str | None = None
+    unavailable: str | None = None
+
+
+@dataclass(frozen=True)
+class History:
+    """A round of the evaluation whose data were not collected through the service."""
+
+    period: str
+    source: str
 
 
 def _measures(
@@ -99,14 +129,56 @@ def _cell_view(cell: EvaluationCell | None, lang: str) -> CellView | None:
     if cell is None:
         return None
     if cell.suppressed or cell.p is None or cell.low is None or cell.high is None:
-        return CellView(cell.period, None, None, None, None)
+        unavailable = unavailable_key(cell.unavailable_reason)
+        return CellView(cell.period, None, None, None, None, cell.source, unavailable)
     return CellView(
         period=cell.period,
         n=formatting.number(cell.n or 0, lang),
         share=formatting.percent(cell.p, lang),
         interval=formatting.percent_range(cell.low, cell.high, lang),
         weighting=cell.weighting,
+        source=cell.source,
     )
+
+
+def _pre_trend(result: InterventionEvaluation) -> list[PreTrendView]:
+    """The pre-trend rows, each without an estimate saying whether a cell of its two rounds is
+    unavailable (and which round's) or only too small to show."""
+    views = []
+    for pre in result.pre_trend:
+        missing = next(
+            (
+                c
+                for c in result.cells
+                if c.period in (pre.from_period, pre.to_period) and c.unavailable_reason is not None
+            ),
+            None,
+        )
+        views.append(
+            PreTrendView(
+                from_period=pre.from_period,
+                to_period=pre.to_period,
+                estimate=pre.estimate,
+                period=missing.period if pre.estimate is None and missing else None,
+                unavailable=(
+                    unavailable_key(missing.unavailable_reason)
+                    if pre.estimate is None and missing
+                    else None
+                ),
+            )
+        )
+    return views
+
+
+def _history(result: InterventionEvaluation) -> list[History]:
+    """The evaluation's rounds that were imported, oldest first, for the page's † note."""
+    found = {c.period: c.source for c in result.cells if c.source != "collected"}
+    return [History(period, source) for period, source in sorted(found.items())]
+
+
+def _unavailable_period(cells: dict[str, CellView | None]) -> str | None:
+    """The first period among the four cells whose share the data cannot give."""
+    return next((c.period for c in cells.values() if c is not None and c.unavailable), None)
 
 
 def _cells(result: InterventionEvaluation, lang: str) -> dict[str, CellView | None]:
@@ -153,6 +225,8 @@ def evaluation_page(
             )
         except (NotFound, Conflict, ValidationFailed) as refused:
             problem, status = refused.detail, refused.status_code
+    cells = _cells(result, lang.code) if result else {}
+    history = _history(result) if result else []
     names = area_names(
         session,
         principal.organisation_id,
@@ -172,8 +246,12 @@ def evaluation_page(
         after=after or "",
         result=result,
         problem=problem,
-        cells=_cells(result, lang.code) if result else {},
+        cells=cells,
         did=result.did if result else None,
+        unavailable_period=_unavailable_period(cells),
+        pre_trend=_pre_trend(result) if result else [],
+        history=history,
+        historical={h.period for h in history},
         points=lambda value: points(value, lang.code),
         min_cell_size=organisation.min_cell_size,
         treated=[names[a] for a in read.area_ids if a in names],
