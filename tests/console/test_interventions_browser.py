@@ -1,7 +1,8 @@
 """The console's Interventions section in Chromium under the server's CSP: the list, the register
 form (sent empty for its error summary, then filled in), the intervention's page and its
 evaluation against rounds before and after the start, styled, no table wider than the window,
-and no axe violation in Swedish and English at 360 and 1280 px."""
+and no axe violation in Swedish and English at 360 and 1280 px; and an evaluation over rounds
+brought in from history (their source note, an unavailable cell with the dashed mark)."""
 
 import re
 from typing import Any
@@ -12,6 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import LiveServer
 from tests.console.test_console_browser import log_in
 from tests.helpers import ok
+from tests.staff.test_console_evaluation_history import (
+    ANSWERED_SV,
+    SOURCE_IMPORTED_SV,
+    make_history_world,
+)
 from tests.staff.test_console_interventions import make_world
 from tests.web.browser.checks import check_at_both_widths, watched_page
 
@@ -116,3 +122,40 @@ def test_interventions_list_form_and_evaluation_are_styled_and_accessible(
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360, box
     finally:
         world.api.close()
+
+
+def test_an_evaluation_over_historical_rounds_is_styled_and_accessible(
+    chromium: Any,
+    axe: Any,
+    console_server: LiveServer,
+    server: LiveServer,
+    db: sessionmaker[Session],
+) -> None:
+    # 2021 and 2022 as answer counts, 2023 as imported answers; an unavailable comparison cell.
+    world = make_history_world(server, db)
+    world.api.close()
+    evaluation = f"/console/interventions/{world.intervention_id}/evaluation"
+    with watched_page(chromium, base_url=console_server.base_url, locale="sv-SE") as page:
+        log_in(page, world.org.emails["analyst"])
+        response = page.goto(f"{evaluation}?measure=indicator:andel_otrygga_kvall")
+        assert response is not None and response.status == 200
+        assert "script-src" not in response.headers["content-security-policy"]
+        assert "2022 †" in page.locator("table.cells thead").inner_text()
+        assert SOURCE_IMPORTED_SV in page.locator("p.note.history").inner_text()
+        check_at_both_widths(page, axe, "evaluation over historical rounds (sv)")
+
+        for lang in ("sv", "en"):
+            page.goto(f"{evaluation}?measure=indicator:andel_utsatta_12m&lang={lang}")
+            unavailable = page.locator("table.cells td.unavailable")
+            assert unavailable.count() == 1
+            if lang == "sv":
+                assert unavailable.inner_text() == ANSWERED_SV
+            # The dashed mark of the results pages: an unavailable cell is not a suppressed one.
+            style = unavailable.evaluate("e => getComputedStyle(e).borderInlineStartStyle")
+            assert style == "dashed"
+            check_at_both_widths(page, axe, f"evaluation with an unavailable cell ({lang})")
+        # The table with a long reason in it stays inside the window on a phone.
+        page.set_viewport_size({"width": 360, "height": 800})
+        page.goto(f"{evaluation}?measure=indicator:andel_utsatta_12m")
+        box = page.locator("div.scroll:has(table.cells)").bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360, box
