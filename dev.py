@@ -4,6 +4,10 @@
     python3 dev.py serve    install, migrate the SQLite file, load demo data, serve on :8000
     python3 dev.py test     install, then run the whole test suite (pytest args may follow)
 
+`test` runs the suite in parallel worker processes (pytest-xdist; SURVEY_API_TEST_WORKERS sets
+how many, default one more than the CPUs, at most 4); `python3 dev.py test -n 0` runs it in one
+process, and any -n/--dist/-p no:xdist of your own is used as given.
+
 Both create .venv/ on first use and reinstall only when pyproject.toml changes; `serve`
 installs only what the service needs, `test` adds the test tools.
 """
@@ -68,7 +72,32 @@ def test(args: list[str]) -> int:
             print(f"PostgreSQL leg: {value}", flush=True)
         else:
             print(f"could not start PostgreSQL: {started.stderr.strip()}", flush=True)
-    return subprocess.call([str(BIN / "python"), "-m", "pytest", *args], cwd=ROOT, env=env)
+    return subprocess.call(
+        [str(BIN / "python"), "-m", "pytest", *parallel(args, env)], cwd=ROOT, env=env
+    )
+
+
+WORKERS_ENV = "SURVEY_API_TEST_WORKERS"
+
+
+def parallel(args: list[str], env: dict[str, str]) -> list[str]:
+    """The pytest arguments with pytest-xdist's workers added, unless the caller chose.
+
+    Most of a test's time is spent waiting (HTTP round trips to the live server, PostgreSQL,
+    Chromium), so one worker more than there are CPUs keeps them busy; more than 4 only adds
+    contention. Each worker starts its own databases and servers (tests/conftest.py).
+    `loadgroup` hands out the tests one by one in collection order, so a worker sets up the
+    SQLite leg once and the PostgreSQL leg once, and keeps tests marked
+    `xdist_group` on one worker.
+    """
+    chosen = any(
+        arg.startswith(("-n", "--numprocesses", "--dist")) or arg in ("no:xdist", "-pno:xdist")
+        for arg in args
+    )
+    if chosen:
+        return args
+    workers = env.get(WORKERS_ENV) or str(min((os.cpu_count() or 1) + 1, 4))
+    return ["-n", workers, "--dist", "loadgroup", *args]
 
 
 def _has_postgres() -> bool:

@@ -104,9 +104,21 @@ def db(engine: Engine) -> sessionmaker[Session]:
 
 
 def free_port() -> int:
+    """A port nobody listens on right now (for a subprocess's --port, or a refused address)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def loopback_socket() -> socket.socket:
+    """A socket bound to a free loopback port, for uvicorn to listen on.
+
+    Binding here and handing the socket over (rather than a port number from `free_port`)
+    leaves no moment in which another pytest-xdist worker's server could take the same port.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @dataclass
@@ -133,12 +145,13 @@ def settings_for(database_url: str, **overrides: object) -> Settings:
 @contextmanager
 def serve(settings: Settings) -> Iterator[LiveServer]:
     """The app served by uvicorn on a loopback port, in a thread, until the block ends."""
-    port = free_port()
+    sock = loopback_socket()
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
     uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not uv.started:
@@ -150,6 +163,7 @@ def serve(settings: Settings) -> Iterator[LiveServer]:
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from survey_api.main import create_app
 from survey_api.organisations import service as organisations_service
 from survey_api.staff import service as staff_service
 from survey_api.staff.throttle import LoginThrottle
-from tests.conftest import LiveServer, free_port, settings_for
+from tests.conftest import LiveServer, loopback_socket, settings_for
 
 PASSWORD = "korrekt häst batteri häftklammer"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -35,7 +35,8 @@ def serve_console(
     database_url: str, throttle: LoginThrottle | None = None, *, access_log: bool = False
 ) -> Iterator[LiveServer]:
     """The app on a loopback port whose public base URL is that very address."""
-    port = free_port()
+    sock = loopback_socket()
+    port = int(sock.getsockname()[1])
     base = f"http://127.0.0.1:{port}"
     settings = settings_for(database_url, public_base_url=base)
     app: FastAPI = create_app(settings)
@@ -52,7 +53,7 @@ def serve_console(
         access_log=access_log,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -64,6 +65,7 @@ def serve_console(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 @pytest.fixture(scope="session")
