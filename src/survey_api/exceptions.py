@@ -135,9 +135,10 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def problem_content() -> dict[str, Any]:
-    """The `content` of an error response in the contract: only application/problem+json."""
-    return {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+def problem_content(schema: str = "Problem") -> dict[str, Any]:
+    """The `content` of an error response in the contract: only application/problem+json, a
+    Problem or a schema that extends it (`schema`, e.g. an import's refusal with its report)."""
+    return {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

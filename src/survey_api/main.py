@@ -320,15 +320,27 @@ _RETRY_AFTER = {
 }
 
 
+def _problem_schema(response: dict[str, Any], schemas: dict[str, Any]) -> str:
+    """The name of the schema an error response documents for application/problem+json:
+    the one it names when that schema has every field of Problem, else Problem."""
+    media = response.get("content", {}).get(PROBLEM_JSON, {})
+    name = str(media.get("schema", {}).get("$ref", "")).rsplit("/", 1)[-1]
+    fields = schemas.get(name, {}).get("properties", {})
+    return name if name and set(Problem.model_fields) <= set(fields) else "Problem"
+
+
 def finish_contract(doc: dict[str, Any]) -> dict[str, Any]:
     """Make FastAPI's generated document say what the server sends, for every route, present
     or future, so a generated client can parse every answer:
 
     - every 4xx and 5xx is a Problem in application/problem+json and nothing else (FastAPI
-      adds application/json beside it, and documents its own 422 shape, which is never sent);
+      adds application/json beside it, and documents its own 422 shape, which is never sent),
+      or a schema that extends Problem where a route documents one (an import's 422 carries
+      its report: `imports.problems.refused_responses`);
     - an operation that reads a body also answers 400 (unparsable JSON) and 413 (too large);
     - every operation may answer 503 with Retry-After when the database is unavailable.
     """
+    schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
     for item in doc.get("paths", {}).values():
         for method, operation in item.items():
             if method not in _HTTP_METHODS:
@@ -345,9 +357,8 @@ def finish_contract(doc: dict[str, Any]) -> dict[str, Any]:
                 schema = json.dumps(response.get("content", {}))
                 if any(f"/{name}" in schema for name in _FASTAPI_VALIDATION_SCHEMAS):
                     response["description"] = ERROR_DESCRIPTIONS[422]
-                response["content"] = problem_content()
+                response["content"] = problem_content(_problem_schema(response, schemas))
             operation["responses"] = dict(sorted(responses.items()))
-    schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
     if "Problem" not in schemas:
         problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(problem.pop("$defs", {}), Problem=problem)

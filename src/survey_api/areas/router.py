@@ -18,6 +18,7 @@ from survey_api.exceptions import ValidationFailed, problem_responses
 from survey_api.ids import MAX_ID
 from survey_api.imports import classifications as classifications_import
 from survey_api.imports import files as import_files
+from survey_api.imports.problems import refused_responses
 from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 
 router = APIRouter(prefix="/areas", tags=["areas"])
@@ -178,7 +179,9 @@ async def _classifications_file(request: Request) -> UploadFile:
             "description": "A dry run's report, or a repeat of a file already imported "
             "(`replayed`: nothing changes).",
         },
-        **problem_responses(400, 401, 403, 413, 422),
+        **refused_responses(
+            classifications_import.ClassificationImportProblemDetails, 400, 401, 403, 413
+        ),
     },
     openapi_extra={
         "requestBody": {

@@ -36,8 +36,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -45,8 +45,10 @@ from sqlalchemy.orm import Session
 
 from survey_api.areas import service as areas_service
 from survey_api.areas.schemas import DESO_PATTERN, REGSO_PATTERN, VERSION_PATTERN
-from survey_api.exceptions import BadRequest, ValidationFailed
+from survey_api.exceptions import BadRequest, Problem
 from survey_api.imports.files import NOTHING, SourceFile, open_table
+from survey_api.imports.problems import ImportRefused, Problems
+from survey_api.imports.records import lock_organisation, stored_import
 from survey_api.imports.schemas import MAX_LISTED_PROBLEMS, ImportProblem
 from survey_api.models import Area, AreaClassification
 from survey_api.models.data_import import DataImport
@@ -197,33 +199,26 @@ class ClassificationImportReport(BaseModel):
         return self.problems_total > 0 or any(c.resolution == "refused" for c in self.conflicts)
 
 
-class ClassificationImportRefused(ValidationFailed):
+class ClassificationImportProblemDetails(Problem):
+    """The 422 of a classifications import: a Problem, and when a real run's file had row
+    problems or refused conflicts (nothing was stored) the whole report under `report`."""
+
+    report: ClassificationImportReport | None = Field(
+        default=None,
+        description="The refused run's report (row problems and conflicts); absent when the "
+        "request itself was invalid (e.g. no `file` part).",
+    )
+
+
+def _refusal(report: ClassificationImportReport) -> ImportRefused:
     """422: the file has row problems or contradicts itself; the report says where."""
-
-    def __init__(self, report: ClassificationImportReport) -> None:
-        refused = sum(c.resolution == "refused" for c in report.conflicts)
-        parts = []
-        if report.problems_total:
-            parts.append(f"{report.problems_total} row problem(s)")
-        if refused:
-            parts.append(f"{refused} conflict(s) within one code kind")
-        first = "; ".join(f"line {p.row}: {p.msg}" for p in report.problems[:3])
-        super().__init__(
-            f"the file has {' and '.join(parts)}; {NOTHING}" + (f". {first}" if first else ""),
-            errors=[
-                {
-                    "loc": ["row", p.row, *([p.column] if p.column else [])],
-                    "msg": p.msg,
-                    "type": p.type,
-                }
-                for p in report.problems
-            ],
-        )
-        self.report = report
-
-    def problem(self, instance: str | None = None) -> dict[str, Any]:
-        """The problem with the whole report under `report`."""
-        return {**super().problem(instance), "report": self.report.model_dump(mode="json")}
+    refused = sum(c.resolution == "refused" for c in report.conflicts)
+    parts = []
+    if report.problems_total:
+        parts.append(f"{report.problems_total} row problem(s)")
+    if refused:
+        parts.append(f"{refused} conflict(s) within one code kind")
+    return ImportRefused(report, loc=("row",), what=" and ".join(parts))
 
 
 # --- reading the file ------------------------------------------------------------------------
@@ -238,22 +233,6 @@ class _Row:
     year: int
     values: dict[ClassificationField, str]  # the non-blank ones, as stored (police: our code)
     texts: dict[ClassificationField, str]  # the cells as written, for the report
-
-
-@dataclass
-class _Problems:
-    listed: list[ImportProblem] = field(default_factory=list)
-    total: int = 0
-    lines: set[int] = field(default_factory=set)
-
-    def add(self, line: int, column: str | None, value: str | None, type_: str, msg: str) -> None:
-        self.total += 1
-        self.lines.add(line)
-        if len(self.listed) < MAX_LISTED_PROBLEMS:
-            shown = None if value is None else value.replace("\x00", "\ufffd")[:200]
-            self.listed.append(
-                ImportProblem(row=line, column=column, value=shown, type=type_, msg=msg)
-            )
 
 
 def _heading(columns: list[str]) -> tuple[dict[str, int], list[str]]:
@@ -288,7 +267,7 @@ def _parse(
     cells: list[str],
     positions: dict[str, int],
     width: int,
-    problems: _Problems,
+    problems: Problems,
     *,
     pad: bool,
 ) -> _Row | None:
@@ -482,18 +461,9 @@ def _resolve(
 
 def previous_import(session: Session, organisation_id: int, file_sha256: str) -> DataImport | None:
     """This organisation's earlier import of the same classifications file, if any."""
-    return session.scalars(
-        select(DataImport)
-        .where(
-            DataImport.organisation_id == organisation_id,
-            DataImport.survey_round_id.is_(None),
-            DataImport.kind == "classifications",
-            DataImport.file_sha256 == file_sha256,
-            DataImport.mapping_sha256 == MAPPING_SHA256,
-        )
-        .order_by(DataImport.id)
-        .limit(1)
-    ).first()
+    return stored_import(
+        session, organisation_id, None, "classifications", file_sha256, MAPPING_SHA256
+    )
 
 
 def import_classifications(
@@ -501,6 +471,10 @@ def import_classifications(
 ) -> ClassificationImportReport:
     """Read the file, match its rows to the organisation's areas and, unless `dry_run`,
     write the classifications and record the import; all or nothing (see the module)."""
+    if not dry_run:
+        # An identical import at the same moment is stored once (the second replays it), and
+        # two files do not interleave their writes to one area-year.
+        lock_organisation(session, organisation_id)
     earlier = previous_import(session, organisation_id, source.sha256)
     if earlier is not None:
         stored = ClassificationImportReport.model_validate(earlier.summary)
@@ -511,7 +485,7 @@ def import_classifications(
     if dry_run:
         return report
     if report.refused:
-        raise ClassificationImportRefused(report)
+        raise _refusal(report)
     for change, stored_row in plan:
         if stored_row is None:
             session.add(
@@ -548,7 +522,7 @@ def _plan(
 ]:
     """The report, and per area-year to write its change and stored row; stores nothing."""
     areas = _Areas.load(session, organisation_id)
-    problems = _Problems()
+    problems = Problems(nul="\ufffd")
     candidates: dict[tuple[int, int], dict[ClassificationField, list[_Candidate]]] = defaultdict(
         lambda: {"area_type": [], "police_class": []}
     )

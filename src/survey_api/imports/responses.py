@@ -20,22 +20,22 @@ shuffled order so that response ids do not follow the file's row order.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from survey_api.exceptions import Conflict, NotFound, ValidationFailed
+from survey_api.exceptions import Conflict, NotFound
 from survey_api.imports.files import SourceFile, open_table
 from survey_api.imports.mapping import (
     ImportMapping,
     check_against,
 )
-from survey_api.imports.rows import Row, area_lookup, cut, plan_for, read_row
+from survey_api.imports.problems import ImportRefused, Problems, cut
+from survey_api.imports.records import lock_round, record_name, stored_import
+from survey_api.imports.rows import Row, area_lookup, plan_for, read_row
 from survey_api.imports.schemas import (
-    MAX_LISTED_PROBLEMS,
     DataImportRead,
     ImportAreaCount,
     ImportProblem,
@@ -58,30 +58,6 @@ from survey_api.rounds import service as rounds_service
 BATCH_SIZE = 5000
 
 
-class ImportRefused(ValidationFailed):
-    """A real run with problems: nothing was stored; the problem carries the report."""
-
-    def __init__(self, report: ImportReport) -> None:
-        first = report.problems[0] if report.problems else None
-        where = f" (first: row {first.row}: {first.msg})" if first else ""
-        super().__init__(
-            f"{report.problems_total} problem(s) in the file{where}; nothing was imported. "
-            "The report lists them; try the file with dry_run=true after fixing it",
-            errors=[
-                {
-                    "loc": ["body", "file", p.row, p.column or ""],
-                    "msg": p.msg,
-                    "type": p.type,
-                }
-                for p in report.problems[:20]
-            ],
-        )
-        self.report = report
-
-    def problem(self, instance: str | None = None) -> dict[str, Any]:
-        return {**super().problem(instance), "report": self.report.model_dump(mode="json")}
-
-
 def require_response_import(survey_round: SurveyRound) -> None:
     """Only a historical round holding responses (or nothing yet) takes a response import."""
     if not rounds_service.is_historical(survey_round):
@@ -100,29 +76,6 @@ def require_response_import(survey_round: SurveyRound) -> None:
 # ---------------------------------------------------------------------------------------------
 # The import
 # ---------------------------------------------------------------------------------------------
-
-
-def _lock_round(session: Session, round_id: int) -> None:
-    """Imports and take-backs of one round run one at a time (the second sees the first's
-    import and replays it); SQLite has one writer anyway."""
-    session.execute(select(SurveyRound.id).where(SurveyRound.id == round_id).with_for_update())
-
-
-def _existing(
-    session: Session, organisation_id: int, round_id: int, file_sha256: str, mapping_sha256: str
-) -> DataImport | None:
-    return session.scalar(
-        select(DataImport)
-        .where(
-            DataImport.organisation_id == organisation_id,
-            DataImport.survey_round_id == round_id,
-            DataImport.kind == "responses",
-            DataImport.file_sha256 == file_sha256,
-            DataImport.mapping_sha256 == mapping_sha256,
-        )
-        .order_by(DataImport.id)
-        .limit(1)
-    )
 
 
 def stored_report(record: DataImport) -> ImportReport:
@@ -160,6 +113,8 @@ def import_responses(
     same file with the same mapping is stored once, and a repeat answers the stored report
     with ``replayed``. Flushes, never commits."""
     survey_round = rounds_service.get_round(session, organisation_id, round_id)
+    if not dry_run:
+        lock_round(session, round_id)  # an identical import at the same moment: one stored
     require_response_import(survey_round)
     definition = questionnaires_service.published_definition(
         session, survey_round.questionnaire_version_id
@@ -167,27 +122,20 @@ def import_responses(
     check_against(mapping, definition)
     mapping_sha256 = mapping.sha256()
     if not dry_run:
-        _lock_round(session, round_id)
-        existing = _existing(session, organisation_id, round_id, source.sha256, mapping_sha256)
+        existing = stored_import(
+            session, organisation_id, round_id, "responses", source.sha256, mapping_sha256
+        )
         if existing is not None:
             return stored_report(existing)
     lookup = area_lookup(session, organisation_id, round_id, mapping.area.by)
 
-    problems: list[ImportProblem] = []
-    problems_total = 0
+    problems = Problems()
     counts: dict[int, int] = {}
     rows_read = 0
     record: DataImport | None = None
     batch: list[dict[str, Any]] = []
     shuffle = secrets.SystemRandom().shuffle
     submitted_date = survey_round.close_date
-
-    def keep(found: Iterable[ImportProblem]) -> None:
-        nonlocal problems_total
-        for problem in found:
-            problems_total += 1
-            if len(problems) < MAX_LISTED_PROBLEMS:
-                problems.append(problem)
 
     def insert_batch() -> None:
         shuffle(batch)
@@ -198,7 +146,7 @@ def import_responses(
         encoding = table.encoding
         plan = plan_for(table.columns, mapping, definition, lookup)
         if plan.missing_columns:
-            keep(
+            problems.keep(
                 ImportProblem(
                     row=1,
                     column=cut(column),
@@ -208,7 +156,7 @@ def import_responses(
                 for column in plan.missing_columns
             )
         if not plan.items:
-            keep(
+            problems.keep(
                 [
                     ImportProblem(
                         row=1,
@@ -218,12 +166,12 @@ def import_responses(
                     )
                 ]
             )
-        if not dry_run and not problems_total:
+        if not dry_run and not problems.total:
             record = DataImport(
                 organisation_id=organisation_id,
                 survey_round_id=round_id,
                 kind="responses",
-                file_name=file_name[:200].replace("\x00", ""),
+                file_name=record_name(file_name),
                 file_sha256=source.sha256,
                 mapping_sha256=mapping_sha256,
             )
@@ -235,11 +183,11 @@ def import_responses(
             row = Row(line, cells)
             read = read_row(plan, definition, row)
             if read is None:
-                keep(row.problems)
+                problems.keep(row.problems)
                 continue
             area_id, language, answers = read
             counts[area_id] = counts.get(area_id, 0) + 1
-            if record is None or problems_total:
+            if record is None or problems.total:
                 continue
             batch.append(
                 {
@@ -255,8 +203,8 @@ def import_responses(
             )
             if len(batch) >= BATCH_SIZE:
                 insert_batch()
-    if rows_read == 0 and not problems_total:
-        keep([ImportProblem(row=2, type="no_rows", msg="the file has no data rows")])
+    if rows_read == 0 and not problems.total:
+        problems.add(2, None, None, "no_rows", "the file has no data rows")
 
     per_area = [
         ImportAreaCount(area_id=a, area_code=lookup.codes.get(a, ""), rows=n)
@@ -270,13 +218,13 @@ def import_responses(
         rows_read=rows_read,
         rows_stored=sum(counts.values()),
         per_area=per_area,
-        problems=problems,
-        problems_total=problems_total,
+        problems=problems.listed,
+        problems_total=problems.total,
         unmapped_columns=[cut(c) for c in plan.unmapped_columns[:200]],
     )
     if dry_run:
         return report
-    if problems_total or record is None:
+    if problems.total or record is None:
         raise ImportRefused(report)
     if batch:
         insert_batch()
@@ -341,7 +289,7 @@ def delete_import(session: Session, organisation_id: int, round_id: int, import_
     answer counts) go, and the round's tallies are folded again from scratch on the next
     results read. Flushes, never commits."""
     survey_round = rounds_service.get_round(session, organisation_id, round_id)
-    _lock_round(session, round_id)
+    lock_round(session, round_id)
     record = _get(session, organisation_id, round_id, import_id)
     # Reset the fold first: the watermark row is what every folder locks, so this waits for
     # a fold in progress and makes the next one start from nothing (after this commits).

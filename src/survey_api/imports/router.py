@@ -13,7 +13,8 @@ from survey_api.imports import mapping as mappings
 from survey_api.imports import responses as service
 from survey_api.imports.files import spool
 from survey_api.imports.mapping import ImportMapping
-from survey_api.imports.schemas import DataImportRead, ImportReport
+from survey_api.imports.problems import refused_responses
+from survey_api.imports.schemas import DataImportRead, ImportProblemDetails, ImportReport
 
 router = APIRouter(prefix="/rounds/{round_id}/imports", tags=["imports"])
 mappings_router = APIRouter(prefix="/imports/mappings", tags=["imports"])
@@ -43,7 +44,7 @@ class MappingPreset(BaseModel):
             "description": "A dry run's report, or a repeat of an import already stored "
             "(`replayed`: nothing new is stored).",
         },
-        **problem_responses(400, 401, 403, 404, 409, 413, 422),
+        **refused_responses(ImportProblemDetails, 400, 401, 403, 404, 409, 413),
     },
     openapi_extra={
         "requestBody": {

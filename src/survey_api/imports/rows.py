@@ -22,13 +22,13 @@ from survey_api.imports.mapping import (
     non_substantive_code,
     read_code,
 )
+from survey_api.imports.problems import cut
 from survey_api.imports.schemas import ImportProblem
 from survey_api.models import Area
 from survey_api.questionnaires.definition import Item, QuestionnaireDefinition
 from survey_api.responses.service import answer_errors
 from survey_api.rounds import service as rounds_service
 
-_MAX_VALUE = 200
 #: What a reader answers for a cell that is not answered (or that has a problem).
 MISSING = object()
 # The checker's error types, in the words of an import report.
@@ -37,11 +37,6 @@ _PROBLEM_TYPES = {
     "hidden_item_answered": "show_if",
     "missing": "missing_answer",
 }
-
-
-def cut(value: str) -> str:
-    """A cell as a report may repeat it: at most 200 characters, a NUL written out."""
-    return value[:_MAX_VALUE].replace("\x00", "\\x00")
 
 
 @dataclass

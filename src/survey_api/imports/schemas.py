@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from survey_api.exceptions import Problem
 from survey_api.timestamps import UtcDatetime
 
 ImportKind = Literal["responses", "tallies", "classifications"]
@@ -66,6 +67,17 @@ class ImportReport(BaseModel):
         default_factory=list,
         description="What the import had to assume or leave out, in plain words (never a "
         "problem: the rows are fine), e.g. answer counts without a respondents row.",
+    )
+
+
+class ImportProblemDetails(Problem):
+    """The 422 of an import of responses or answer counts: a Problem, and when a real run's
+    file had problems (nothing was stored) the whole report under `report`."""
+
+    report: ImportReport | None = Field(
+        default=None,
+        description="The refused run's report, every problem by row and column; absent when "
+        "the request itself was invalid (e.g. no `file` part).",
     )
 
 

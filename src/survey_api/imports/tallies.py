@@ -32,14 +32,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from survey_api.exceptions import BadRequest, Conflict, ValidationFailed
+from survey_api.exceptions import BadRequest, Conflict
 from survey_api.imports.files import NOTHING, SourceFile, open_table
-from survey_api.imports.schemas import (
-    MAX_LISTED_PROBLEMS,
-    ImportAreaCount,
-    ImportProblem,
-    ImportReport,
-)
+from survey_api.imports.problems import ImportRefused, Problems
+from survey_api.imports.records import lock_round, record_name, stored_import
+from survey_api.imports.schemas import ImportAreaCount, ImportReport
 from survey_api.models import Area, DataImport, Response, SurveyRound, Tally
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import Item, QuestionnaireDefinition
@@ -50,7 +47,6 @@ __all__ = [
     "ALL",
     "COLUMNS",
     "MAPPING_SHA256",
-    "TalliesRefused",
     "import_tallies",
     "respondents_with",
 ]
@@ -65,29 +61,6 @@ MAPPING_SHA256 = hashlib.sha256(b"survey_api tallies: area,item,option,count v1"
 MAX_COUNT = 100_000_000
 _INTEGER = re.compile(r"^[0-9]+$")
 _CODE = re.compile(r"^-?[0-9]+$")
-
-
-class TalliesRefused(ValidationFailed):
-    """A real run with row problems: 422, nothing stored, the report under ``report``."""
-
-    def __init__(self, report: ImportReport) -> None:
-        super().__init__(
-            f"the file has {report.problems_total} problem(s); {NOTHING}. "
-            "`report.problems` lists them by row and column",
-            errors=[
-                {
-                    "loc": ["file", p.row, *([p.column] if p.column else [])],
-                    "msg": p.msg,
-                    "type": p.type,
-                }
-                for p in report.problems[:20]
-            ],
-        )
-        self.report = report
-
-    def problem(self, instance: str | None = None) -> dict[str, Any]:
-        """The problem body with the whole report."""
-        return {**super().problem(instance), "report": self.report.model_dump(mode="json")}
 
 
 @dataclass
@@ -108,23 +81,9 @@ class _AreaCounts:
 class _Reading:
     rows_read: int = 0
     encoding: str = ""
-    problems: list[ImportProblem] = field(default_factory=list)
-    problems_total: int = 0
+    problems: Problems = field(default_factory=Problems)
     areas: dict[int, _AreaCounts] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-    def problem(self, row: int, column: str | None, value: str | None, kind: str, msg: str) -> None:
-        self.problems_total += 1
-        if len(self.problems) < MAX_LISTED_PROBLEMS:
-            self.problems.append(
-                ImportProblem(
-                    row=row,
-                    column=column,
-                    value=None if value is None else value[:200],
-                    type=kind,
-                    msg=msg,
-                )
-            )
 
 
 def import_tallies(
@@ -143,15 +102,11 @@ def import_tallies(
     with that import's report, ``replayed`` true. Flushes, never commits.
     """
     survey_round = rounds_service.get_round(session, organisation_id, round_id)
+    if not dry_run:
+        lock_round(session, round_id)  # an identical import at the same moment: one stored
     _require_countable_round(session, survey_round)
-    stored = session.scalar(
-        select(DataImport).where(
-            DataImport.organisation_id == organisation_id,
-            DataImport.survey_round_id == round_id,
-            DataImport.kind == "tallies",
-            DataImport.file_sha256 == source.sha256,
-            DataImport.mapping_sha256 == MAPPING_SHA256,
-        )
+    stored = stored_import(
+        session, organisation_id, round_id, "tallies", source.sha256, MAPPING_SHA256
     )
     if stored is not None:
         report = ImportReport.model_validate(stored.summary["report"])
@@ -160,7 +115,7 @@ def import_tallies(
         session, survey_round.questionnaire_version_id
     )
     reading = _read(session, organisation_id, survey_round, definition, source)
-    tallies = _tallies(definition, reading) if not reading.problems_total else []
+    tallies = _tallies(definition, reading) if not reading.problems.total else []
     _check_areas_free(session, round_id, reading)
     report = ImportReport(
         kind="tallies",
@@ -173,21 +128,21 @@ def import_tallies(
             ImportAreaCount(area_id=a.area_id, area_code=a.code, rows=a.rows)
             for a in sorted(reading.areas.values(), key=lambda a: a.code)
         ],
-        problems=reading.problems,
-        problems_total=reading.problems_total,
+        problems=reading.problems.listed,
+        problems_total=reading.problems.total,
         notes=reading.notes,
     )
     if dry_run:
         return report
-    if reading.problems_total:
-        raise TalliesRefused(report)
+    if reading.problems.total:
+        raise ImportRefused(report, loc=("file",))
     if not reading.areas:
         raise BadRequest(f"the file has no rows of counts; {NOTHING}")
     record = DataImport(
         organisation_id=organisation_id,
         survey_round_id=round_id,
         kind="tallies",
-        file_name=file_name[:200],
+        file_name=record_name(file_name),
         file_sha256=source.sha256,
         mapping_sha256=MAPPING_SHA256,
         rows_read=report.rows_read,
@@ -319,7 +274,7 @@ def _read_row(
     definition: QuestionnaireDefinition,
 ) -> None:
     if len(cells) > width:
-        reading.problem(
+        reading.problems.add(
             line, None, None, "extra_cells", f"the row has {len(cells)} cells, the heading {width}"
         )
         return
@@ -327,21 +282,23 @@ def _read_row(
     bad = False
     for name, value in cell.items():
         if "\x00" in value:
-            reading.problem(line, name, None, "nul_character", "the cell holds a NUL character")
+            reading.problems.add(
+                line, name, None, "nul_character", "the cell holds a NUL character"
+            )
             bad = True
     if bad:
         return
     area_id = areas_by_code.get(cell["area"])
     if not cell["area"]:
-        reading.problem(line, "area", "", "missing", "no area code")
+        reading.problems.add(line, "area", "", "missing", "no area code")
         bad = True
     elif area_id is None:
-        reading.problem(
+        reading.problems.add(
             line, "area", cell["area"], "unknown_area", "no area of yours has this code"
         )
         bad = True
     elif area_id not in in_round:
-        reading.problem(
+        reading.problems.add(
             line,
             "area",
             cell["area"],
@@ -355,7 +312,7 @@ def _read_row(
     option: int | str | None = None
     if key == ALL:
         if option_text not in ("", ALL):
-            reading.problem(
+            reading.problems.add(
                 line,
                 "option",
                 option_text,
@@ -367,16 +324,18 @@ def _read_row(
     else:
         item = definition.items_by_key.get(key)
         if not key:
-            reading.problem(line, "item", "", "missing", "no item key")
+            reading.problems.add(line, "item", "", "missing", "no item key")
         elif item is None:
-            reading.problem(
+            reading.problems.add(
                 line, "item", key, "unknown_item", "not an item of the round's questionnaire"
             )
         elif item.kind == "text":
-            reading.problem(line, "item", key, "text_item", "a free-text item has no answer counts")
+            reading.problems.add(
+                line, "item", key, "text_item", "a free-text item has no answer counts"
+            )
             item = None
         elif item.kind == "number":
-            reading.problem(
+            reading.problems.add(
                 line,
                 "item",
                 key,
@@ -409,7 +368,7 @@ def _read_row(
 
 
 def _duplicate(reading: _Reading, line: int, first: int) -> None:
-    reading.problem(
+    reading.problems.add(
         line, None, None, "duplicate_row", f"the same area, item and option as row {first}"
     )
 
@@ -417,7 +376,7 @@ def _duplicate(reading: _Reading, line: int, first: int) -> None:
 def _count(reading: _Reading, line: int, text: str) -> int | None:
     value = text.replace(" ", "").replace("\u00a0", "")
     if not _INTEGER.match(value) or int(value) > MAX_COUNT:
-        reading.problem(
+        reading.problems.add(
             line,
             "count",
             text,
@@ -431,7 +390,7 @@ def _count(reading: _Reading, line: int, text: str) -> int | None:
 def _option(reading: _Reading, line: int, item: Item, text: str) -> int | str | None:
     if text == ALL:
         if item.kind != "multi_choice":
-            reading.problem(
+            reading.problems.add(
                 line,
                 "option",
                 text,
@@ -442,7 +401,7 @@ def _option(reading: _Reading, line: int, item: Item, text: str) -> int | str | 
         return ALL
     if not _CODE.match(text) or int(text) not in item.options_by_code:
         codes = ", ".join(str(c) for c in item.codes)
-        reading.problem(
+        reading.problems.add(
             line,
             "option",
             text,
@@ -478,7 +437,7 @@ def _check_totals(reading: _Reading, definition: QuestionnaireDefinition) -> Non
                 if total is None:
                     total = max((c for c, _ in options), default=0)
                 elif any(c > total for c, _ in options) or exclusive > total:
-                    reading.problem(
+                    reading.problems.add(
                         counts[ALL][1],
                         "count",
                         str(total),
@@ -495,7 +454,7 @@ def _check_totals(reading: _Reading, definition: QuestionnaireDefinition) -> Non
         respondents, line = area.respondents
         over = sorted(k for k, n in answered.items() if n > respondents)
         if over:
-            reading.problem(
+            reading.problems.add(
                 line,
                 "count",
                 str(respondents),

@@ -6,11 +6,11 @@ from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 
 from survey_api.areas.upload import XLSX_MEDIA_TYPE
 from survey_api.auth.dependencies import Analyst, SessionDep
-from survey_api.exceptions import problem_responses
 from survey_api.ids import MAX_ID
 from survey_api.imports import tallies
 from survey_api.imports.files import spool
-from survey_api.imports.schemas import ImportReport
+from survey_api.imports.problems import refused_responses
+from survey_api.imports.schemas import ImportProblemDetails, ImportReport
 
 router = APIRouter(tags=["imports"])
 
@@ -28,12 +28,6 @@ CSV_EXAMPLE = (
     "hjallbo,utsatt_brott_12m,6,151\n"
 )
 _FILE_SCHEMA: dict[str, Any] = {"type": "string", "format": "binary"}
-_REFUSED = {
-    422: {
-        "description": "The file has row problems (a real run): nothing is stored; the "
-        "problem's `report` is the full import report with every problem by row and column."
-    }
-}
 
 
 @router.post(
@@ -47,7 +41,7 @@ _REFUSED = {
             "description": "A dry run's report, or a repeat of an import already stored "
             "(`replayed`: nothing new is stored).",
         },
-        **problem_responses(400, 401, 403, 404, 409, 413, 422),
+        **refused_responses(ImportProblemDetails, 400, 401, 403, 404, 409, 413),
     },
     openapi_extra={
         "requestBody": {
