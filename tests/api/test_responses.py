@@ -467,14 +467,18 @@ def test_response_rows_hold_nothing_that_identifies_the_respondent(
             "entry",
             "submitted_date",
             "answers",
+            # The file a past survey's response was imported from (a historical round only):
+            # it names a file the company sent, never a tenant; None for every collected one.
+            "data_import_id",
         }
         pending_columns = {c["name"] for c in inspector.get_columns("pending_response")}
-        assert pending_columns == set(columns) - {"entry", "submitted_date"}
+        assert pending_columns == set(columns) - {"entry", "submitted_date", "data_import_id"}
         assert isinstance(columns["submitted_date"]["type"], Date)
         foreign = {fk["referred_table"] for fk in inspector.get_foreign_keys("response")}
-        assert foreign == {"survey_round", "area"}
+        assert foreign == {"survey_round", "area", "data_import"}
         stored = session.get(Response, receipt["id"])
         assert stored is not None
+        assert stored.data_import_id is None
         assert type(stored.submitted_date) is date
         row = " ".join(str(getattr(stored, c)) for c in columns)
         assert "203.0.113.9" not in row and "Telefon" not in row
