@@ -67,7 +67,6 @@ SETTINGS: dict[str, Any] = {
 HYPOTHESIS = settings(deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 
-
 @schemathesis.serializer("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 def _xlsx_part(ctx: Any, value: Any) -> bytes:
     """A file part the contract declares as CSV or XLSX goes out as the bytes generated for it:

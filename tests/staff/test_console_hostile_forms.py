@@ -399,7 +399,7 @@ def signed_in(browser: Callable[[], Browser], org: StaffOrg, role: str) -> Brows
 
 
 # Rows that every request may touch (a session's last use), not the data a form acts on.
-VOLATILE = {"staff_sessions"}
+VOLATILE = {"staff_session"}
 
 
 def rows(world: World) -> Snapshot:
@@ -443,8 +443,12 @@ def check(
     if any(generic in response.text for generic in GENERIC_ERROR):
         found.append(f"{where}: the generic error page with {response.status_code}")
     if 400 <= response.status_code < 500:
-        if rows(world) != before:
-            found.append(f"{where}: a {response.status_code} changed stored rows")
+        after = rows(world)
+        if after != before:
+            changed = sorted(
+                t for t in after.keys() | before.keys() if after.get(t) != before.get(t)
+            )
+            found.append(f"{where}: a {response.status_code} changed stored rows in {changed}")
         return False, found
     return True, found
 

@@ -54,6 +54,7 @@ def _rejected(path: str, declared: int) -> tuple[int, str]:
     """What BodySizeLimit answers a request that declares `declared` bytes, with a limit of
     1 MB for ordinary bodies and 3 MB for imports."""
     import asyncio
+    import threading
 
     from survey_api.main import BodySizeLimit
 
@@ -81,7 +82,10 @@ def _rejected(path: str, declared: int) -> tuple[int, str]:
         "app": None,
     }
     limiter = BodySizeLimit(never, max_bytes=1_000_000, import_bytes=3_000_000)
-    asyncio.run(limiter(scope, receive, send))  # type: ignore[arg-type]
+    # In a thread of its own: the browser tests may leave an event loop running in this one.
+    runner = threading.Thread(target=lambda: asyncio.run(limiter(scope, receive, send)))  # type: ignore[arg-type]
+    runner.start()
+    runner.join()
     status = int(sent[0]["status"])  # type: ignore[call-overload]
     body = b"".join(m.get("body", b"") for m in sent[1:])  # type: ignore[misc]
     return status, body.decode()

@@ -248,8 +248,9 @@ def test_another_organisations_questionnaire_is_exactly_like_a_missing_one(
         ]
         assert [a.status_code for a in answers] == [404] * 4, (method, template)
         texts = {
-            a.text.replace(str(theirs), "ID")
-            .replace(str(missing), "ID")
+            # the long id first: a small id may be its prefix (2 in 2000000000)
+            a.text.replace(str(missing), "ID")
+            .replace(str(theirs), "ID")
             .replace("abc", "ID")
             .replace("/versions/x", "/versions/1")
             for a in answers
