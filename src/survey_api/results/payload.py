@@ -265,24 +265,14 @@ _PAYLOAD_CACHE_SIZE = 4  # a whole round is a few MB of Python objects
 _payload_lock = threading.Lock()
 
 
-def _tally_imports(session: Session, round_id: int) -> tuple[tuple[int, str], ...]:
-    """The answer-count imports of a round, which fix its tallies."""
+def _imports(session: Session, round_id: int) -> tuple[tuple[int, str, str], ...]:
+    """A historical round's imports: its tallies depend on them, not only on its watermark
+    (answer counts move no watermark, and taking back responses deletes ids below it)."""
     return tuple(
-        (import_id, sha256)
-        for import_id, sha256 in session.execute(
-            select(DataImport.id, DataImport.file_sha256)
-            .where(DataImport.survey_round_id == round_id, DataImport.kind == "tallies")
-            .order_by(DataImport.id)
-        )
-    )
-
-
-def _response_imports(session: Session, round_id: int) -> tuple[int, ...]:
-    """The response imports of a historical round (each can be taken back as a whole)."""
-    return tuple(
-        session.scalars(
-            select(DataImport.id)
-            .where(DataImport.survey_round_id == round_id, DataImport.kind == "responses")
+        (import_id, kind, sha256)
+        for import_id, kind, sha256 in session.execute(
+            select(DataImport.id, DataImport.kind, DataImport.file_sha256)
+            .where(DataImport.survey_round_id == round_id)
             .order_by(DataImport.id)
         )
     )
@@ -312,10 +302,8 @@ def round_payload(
         # A round of imported answer counts has no responses to move its watermark: its
         # imports (and the source they set) are what its tallies depend on.
         survey_round.source,
-        _tally_imports(session, round_id) if survey_round.source == "imported_tallies" else (),
-        # Taking back a response import deletes responses at or below the watermark: the
-        # imports of a historical round are part of what its tallies hold.
-        _response_imports(session, round_id) if survey_round.source == "imported" else (),
+        # A collected round has no imports: no query on its (hot) read path.
+        _imports(session, round_id) if survey_round.source != "collected" else (),
         header.min_cell,
         tuple(header.areas),
         tuple(sorted(header.invitations.items())),
