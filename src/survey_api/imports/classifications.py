@@ -29,185 +29,57 @@ Why the rules are what they are:
   answers the first import's report with `replayed: true` and changes nothing.
 - Results read classifications when they are computed (`results.queries.areas_of_round`), so
   pooled groups by area type or police class use the new values from the next request on.
+
+The report's schemas are in imports/classification_schemas.py (re-exported here), reading a
+row in imports/classification_rows.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_api.areas import service as areas_service
-from survey_api.areas.schemas import DESO_PATTERN, REGSO_PATTERN, VERSION_PATTERN
-from survey_api.exceptions import BadRequest, Problem
-from survey_api.imports.files import NOTHING, SourceFile, open_table
+from survey_api.imports.classification_rows import PRECEDENCE, ParsedRow, parse_heading, parse_row
+from survey_api.imports.classification_schemas import (
+    MAX_LISTED_UNMATCHED,
+    ClassificationChange,
+    ClassificationConflict,
+    ClassificationField,
+    ClassificationImportProblemDetails,
+    ClassificationImportReport,
+    CodeKind,
+    ConflictingValue,
+    UnmatchedRow,
+    UnmatchedRows,
+)
+from survey_api.imports.files import SourceFile, open_table
 from survey_api.imports.problems import ImportRefused, Problems
 from survey_api.imports.records import lock_organisation, stored_import
-from survey_api.imports.schemas import MAX_LISTED_PROBLEMS, ImportProblem
 from survey_api.models import Area, AreaClassification
 from survey_api.models.data_import import DataImport
 
-CodeKind = Literal["area_code", "deso", "regso"]
-ClassificationField = Literal["area_type", "police_class"]
-ChangeOutcome = Literal["add", "update", "unchanged"]
+__all__ = [
+    "MAPPING_SHA256",
+    "ClassificationChange",
+    "ClassificationConflict",
+    "ClassificationImportProblemDetails",
+    "ClassificationImportReport",
+    "UnmatchedRow",
+    "UnmatchedRows",
+    "import_classifications",
+    "previous_import",
+]
 
-#: Lower wins: the area's own code names it exactly, a DeSO is smaller than a RegSO.
-PRECEDENCE: dict[CodeKind, int] = {"area_code": 0, "deso": 1, "regso": 2}
 #: The rules' version: part of the import's identity, so a change of rules imports anew.
 MAPPING_SHA256 = hashlib.sha256(b"survey_api classifications import, rules 1").hexdigest()
-#: Unmatched rows listed in a report (all are counted).
-MAX_LISTED_UNMATCHED = 20
 #: Lines listed per area and year (all are used).
 MAX_LISTED_LINES = 20
-
-REQUIRED_COLUMNS = ("code_kind", "code", "year")
-VALUE_COLUMNS = ("area_type", "police_class")
-OPTIONAL_COLUMNS = ("code_version",)
-# The areas CSV calls the police column police_classification; take that heading too.
-COLUMN_ALIASES = {"police_classification": "police_class"}
-
-#: Our codes and the words of the police's own list, compared case-insensitively.
-POLICE_WORDS = {
-    "none": "none",
-    "utsatt": "utsatt",
-    "risk": "risk",
-    "sarskilt_utsatt": "sarskilt_utsatt",
-    "utsatt område": "utsatt",
-    "riskområde": "risk",
-    "särskilt utsatt område": "sarskilt_utsatt",
-}
-_DESO = re.compile(DESO_PATTERN)
-_REGSO = re.compile(REGSO_PATTERN)
-_VERSION = re.compile(VERSION_PATTERN)
-_AREA_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-_YEAR = re.compile(r"^[0-9]{4}$")
-
-
-# --- the report ----------------------------------------------------------------------------
-
-
-class ClassificationChange(BaseModel):
-    """One area and year the file speaks of: the stored values and the file's (a blank cell
-    keeps the stored value, so `new` equals `old` there)."""
-
-    area_id: int
-    area_code: str
-    year: int
-    outcome: ChangeOutcome = Field(
-        description="`add` a year the area has no classification for, `update` it, or leave "
-        "it `unchanged` (the file holds what is stored)."
-    )
-    old_area_type: int | None
-    new_area_type: int | None
-    old_police_class: str | None
-    new_police_class: str | None
-    rows: list[int] = Field(description="The file's lines that name this area and year.")
-
-
-class UnmatchedRow(BaseModel):
-    """A readable row that names none of the organisation's areas."""
-
-    row: int
-    code_kind: CodeKind
-    code: str
-    code_version: str | None
-    year: int
-    reason: Literal["no_area", "other_version"] = Field(
-        description="`no_area`: no area has this code; `other_version`: an area has the code "
-        "but in another code set (deso_version/regso_version)."
-    )
-
-
-class UnmatchedRows(BaseModel):
-    """Rows for other areas (a national file is mostly these): counted, not errors."""
-
-    count: int
-    sample: list[UnmatchedRow] = Field(
-        description=f"The first {MAX_LISTED_UNMATCHED} unmatched rows."
-    )
-
-
-class ConflictingValue(BaseModel):
-    """One row's value in a conflict."""
-
-    row: int
-    code_kind: CodeKind
-    code: str
-    value: str
-
-
-class ClassificationConflict(BaseModel):
-    """Rows that give one area and year different values for one field."""
-
-    area_id: int
-    area_code: str
-    year: int
-    field: ClassificationField
-    values: list[ConflictingValue]
-    resolution: Literal["resolved", "refused"] = Field(
-        description="`resolved`: the more precise code kind wins (area_code over deso over "
-        "regso) and `value` is stored; `refused`: rows of the same code kind disagree, so "
-        "the file contradicts itself and nothing is imported."
-    )
-    value: str | None = Field(description="The value that wins; null when refused.")
-
-
-class ClassificationImportReport(BaseModel):
-    """What a classifications import did, or with `dry_run` would do. The real run is all or
-    nothing: with any row problem or refused conflict it answers 422 with this report under
-    the problem's `report` and stores nothing."""
-
-    kind: Literal["classifications"] = "classifications"
-    dry_run: bool
-    import_id: int | None = Field(
-        default=None, description="The stored import; None for a dry run or a refused file."
-    )
-    replayed: bool = Field(
-        default=False,
-        description="True when this file was imported before: nothing changes and this is "
-        "that import's report.",
-    )
-    file_name: str
-    file_sha256: str
-    encoding: str = Field(description="utf-8, utf-8-sig, windows-1252 or xlsx.")
-    ignored_columns: list[str] = Field(description="Headings the import does not read.")
-    rows_read: int
-    rows_matched: int = Field(description="Rows naming at least one of your areas.")
-    rows_stored: int = Field(
-        description="Area-years added or updated (or that would be, in a dry run)."
-    )
-    unchanged: int = Field(description="Area-years the file names with the stored values.")
-    changes: list[ClassificationChange] = Field(
-        description="Every area-year added or updated, by area code and year."
-    )
-    unmatched: UnmatchedRows
-    conflicts: list[ClassificationConflict]
-    problems: list[ImportProblem] = Field(
-        description=f"Row problems, by row; the first {MAX_LISTED_PROBLEMS} are listed."
-    )
-    problems_total: int
-
-    @property
-    def refused(self) -> bool:
-        """Whether a real run of this file stores nothing."""
-        return self.problems_total > 0 or any(c.resolution == "refused" for c in self.conflicts)
-
-
-class ClassificationImportProblemDetails(Problem):
-    """The 422 of a classifications import: a Problem, and when a real run's file had row
-    problems or refused conflicts (nothing was stored) the whole report under `report`."""
-
-    report: ClassificationImportReport | None = Field(
-        default=None,
-        description="The refused run's report (row problems and conflicts); absent when the "
-        "request itself was invalid (e.g. no `file` part).",
-    )
 
 
 def _refusal(report: ClassificationImportReport) -> ImportRefused:
@@ -219,156 +91,6 @@ def _refusal(report: ClassificationImportReport) -> ImportRefused:
     if refused:
         parts.append(f"{refused} conflict(s) within one code kind")
     return ImportRefused(report, loc=("row",), what=" and ".join(parts))
-
-
-# --- reading the file ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    line: int
-    code_kind: CodeKind
-    code: str
-    code_version: str | None
-    year: int
-    values: dict[ClassificationField, str]  # the non-blank ones, as stored (police: our code)
-    texts: dict[ClassificationField, str]  # the cells as written, for the report
-
-
-def _heading(columns: list[str]) -> tuple[dict[str, int], list[str]]:
-    """Where each column the import reads is, and the headings it ignores; a 400 when a
-    required column is missing (nothing can be read from such a file)."""
-    positions: dict[str, int] = {}
-    ignored: list[str] = []
-    for index, raw in enumerate(columns):
-        name = re.sub(r"[\s-]+", "_", raw.strip().lower())
-        name = COLUMN_ALIASES.get(name, name)
-        if name in (*REQUIRED_COLUMNS, *VALUE_COLUMNS, *OPTIONAL_COLUMNS):
-            if name in positions:
-                raise BadRequest(f"the column {name!r} is named twice in the heading; {NOTHING}")
-            positions[name] = index
-        elif raw.strip():
-            ignored.append(raw.strip().replace("\x00", "\ufffd")[:200])
-    missing = [c for c in REQUIRED_COLUMNS if c not in positions]
-    if missing or not any(c in positions for c in VALUE_COLUMNS):
-        needed = [*missing] + (
-            [] if any(c in positions for c in VALUE_COLUMNS) else ["area_type and/or police_class"]
-        )
-        raise BadRequest(
-            "the file's heading lacks " + ", ".join(needed) + ". Columns: code_kind (deso, "
-            "regso or area_code), code, year, area_type and/or police_class, optionally "
-            f"code_version; {NOTHING}"
-        )
-    return positions, ignored[:50]
-
-
-def _parse(
-    line: int,
-    cells: list[str],
-    positions: dict[str, int],
-    width: int,
-    problems: Problems,
-    *,
-    pad: bool,
-) -> _Row | None:
-    """One row as a `_Row`, or None with its problems added."""
-    before = problems.total
-    if len(cells) > width:
-        problems.add(
-            line,
-            None,
-            None,
-            "extra_cells",
-            f"the row has {len(cells)} cells, more than the heading's {width} columns",
-        )
-    elif len(cells) < width and not pad:
-        problems.add(
-            line,
-            None,
-            None,
-            "missing_cells",
-            f"the row has {len(cells)} cells, fewer than the heading's {width} columns",
-        )
-
-    def cell(name: str) -> str:
-        index = positions.get(name)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
-
-    kind_text = cell("code_kind")
-    kind = kind_text.lower()
-    code = cell("code")
-    if kind not in PRECEDENCE:
-        problems.add(
-            line,
-            "code_kind",
-            kind_text,
-            "unknown_code_kind",
-            "code_kind must be deso, regso or area_code",
-        )
-    elif not code:
-        problems.add(line, "code", code, "missing", "the code is blank")
-    else:
-        if kind in ("deso", "regso"):
-            code = code.upper()
-        pattern, example = {
-            "deso": (_DESO, "a DeSO code is 4 digits, A, B or C and 4 digits, e.g. 1480C1010"),
-            "regso": (_REGSO, "a RegSO code is 4 digits, R and 3 digits, e.g. 1480R001"),
-            "area_code": (_AREA_CODE, "an area code is letters, digits, _ . - (at most 40)"),
-        }[kind]
-        if not pattern.fullmatch(code):
-            problems.add(line, "code", cell("code"), "malformed_code", example)
-    version = cell("code_version") or None
-    if version is not None and not _VERSION.fullmatch(version):
-        problems.add(
-            line,
-            "code_version",
-            version,
-            "bad_code_version",
-            "code_version is the code set's year, 4 digits (e.g. 2018 or 2025)",
-        )
-    year_text = cell("year")
-    if not _YEAR.fullmatch(year_text) or not 1990 <= int(year_text) <= 2100:
-        problems.add(line, "year", year_text, "bad_year", "year must be a year 1990-2100")
-    values: dict[ClassificationField, str] = {}
-    texts: dict[ClassificationField, str] = {}
-    area_type = cell("area_type")
-    if area_type:
-        if area_type in ("1", "2", "3", "4", "5"):
-            values["area_type"] = texts["area_type"] = area_type
-        else:
-            problems.add(
-                line,
-                "area_type",
-                area_type,
-                "out_of_range",
-                "area_type must be 1-5 (Segregationsbarometern's områdestyp) or blank",
-            )
-    police = cell("police_class")
-    if police:
-        known = POLICE_WORDS.get(re.sub(r"\s+", " ", police.casefold()))
-        if known is None:
-            problems.add(
-                line,
-                "police_class",
-                police,
-                "unknown_police_class",
-                "police_class must be none, utsatt, risk, sarskilt_utsatt, "
-                "'utsatt område', 'riskområde', 'särskilt utsatt område' or blank",
-            )
-        else:
-            values["police_class"] = known
-            texts["police_class"] = police
-    if problems.total > before:
-        return None
-    return _Row(
-        line=line,
-        code_kind=kind,  # type: ignore[arg-type]  # checked against PRECEDENCE above
-        code=code,
-        code_version=version if kind != "area_code" else None,
-        year=int(year_text),
-        values=values,
-        texts=texts,
-    )
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -394,7 +116,7 @@ class _Areas:
                 by_regso[area.regso_code].append(area)
         return cls({a.code: a for a in areas}, by_deso, by_regso)
 
-    def match(self, row: _Row) -> tuple[list[Area], Literal["no_area", "other_version"]]:
+    def match(self, row: ParsedRow) -> tuple[list[Area], Literal["no_area", "other_version"]]:
         """The areas a row names, or why none."""
         if row.code_kind == "area_code":
             area = self.by_code.get(row.code)
@@ -531,11 +253,11 @@ def _plan(
     rows_read = rows_matched = unmatched_count = 0
     unmatched: list[UnmatchedRow] = []
     with open_table(source) as table:
-        positions, ignored = _heading(table.columns)
+        positions, ignored = parse_heading(table.columns)
         width = len(table.columns)
         for line, cells in table.rows:
             rows_read += 1
-            row = _parse(line, cells, positions, width, problems, pad=table.encoding == "xlsx")
+            row = parse_row(line, cells, positions, width, problems, pad=table.encoding == "xlsx")
             if row is None:
                 continue
             found, reason = areas.match(row)
