@@ -12,6 +12,7 @@ GET  /console/settings, /keys    (admin) settings and API keys: console/settings
 GET  /console/interventions ...  interventions and their evaluation: console/interventions/
 GET  /console/results ...        results, comparison, downloads, share links: console/results/
 GET  /console/areas ...          areas, classifications, import: console/areas.py
+GET  /console/areas/classifications/import ...  official classifications: console/classifications.py
 GET  /console/rounds/{id}/imports ...  history: imports into historical rounds: console/imports.py
 GET  /console/questionnaires ... versions, comparability, preview: console/questionnaires.py
 
@@ -26,6 +27,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from survey_api.config import Settings
 from survey_api.console import areas as areas_area
 from survey_api.console import auth, overview, rendering, results, rounds
+from survey_api.console import classifications as classifications_area
 from survey_api.console import imports as imports_area
 from survey_api.console import interventions as interventions_area
 from survey_api.console import questionnaires as questionnaires_area
@@ -299,4 +301,6 @@ router.include_router(interventions_area.router)
 router.include_router(results.router)
 router.include_router(questionnaires_area.router)
 router.include_router(users_area.router)
+# Before the Areas router: /areas/classifications/... is tried before /areas/{area_id}/...
+router.include_router(classifications_area.router)
 router.include_router(areas_area.router)
