@@ -72,6 +72,19 @@ FLOWS: dict[Kind, Flow] = {
 }
 
 
+def _add_routes(
+    method: str,
+    suffix: str,
+    route: Callable[[Kind], Callable[..., Response]],
+    summaries: dict[Kind, str],
+) -> None:
+    """One route per flow, at /{round_id}/<the flow's path><suffix>: the two flows' pages differ
+    only in their path and what they say, so both are declared from one place."""
+    for kind, summary in summaries.items():
+        path = f"/{{round_id}}/{FLOWS[kind].path}{suffix}"
+        router.add_api_route(path, route(kind), methods=[method], summary=summary)
+
+
 @dataclass(frozen=True)
 class ImportLine:
     """A stored import of a round, as its page lists it."""
@@ -190,17 +203,14 @@ def _choose(kind: Kind) -> Callable[..., Response]:
     return choose_page
 
 
-router.add_api_route(
-    "/{round_id}/imports",
-    _choose("responses"),
-    methods=["GET"],
-    summary="(analyst) Choose a file of past answers and its mapping.",
-)
-router.add_api_route(
-    "/{round_id}/tallies/import",
-    _choose("tallies"),
-    methods=["GET"],
-    summary="(analyst) Choose a file of answer counts per area, item and option.",
+_add_routes(
+    "GET",
+    "",
+    _choose,
+    {
+        "responses": "(analyst) Choose a file of past answers and its mapping.",
+        "tallies": "(analyst) Choose a file of answer counts per area, item and option.",
+    },
 )
 
 
@@ -387,18 +397,15 @@ def _preview(kind: Kind) -> Callable[..., Response]:
     return preview
 
 
-router.add_api_route(
-    "/{round_id}/imports",
-    _preview("responses"),
-    methods=["POST"],
-    summary="(analyst) The dry run of a file of past answers: what would be stored, by area, "
-    "and every problem by row and column; stores nothing.",
-)
-router.add_api_route(
-    "/{round_id}/tallies/import",
-    _preview("tallies"),
-    methods=["POST"],
-    summary="(analyst) The dry run of a file of answer counts; stores nothing.",
+_add_routes(
+    "POST",
+    "",
+    _preview,
+    {
+        "responses": "(analyst) The dry run of a file of past answers: what would be stored, by "
+        "area, and every problem by row and column; stores nothing.",
+        "tallies": "(analyst) The dry run of a file of answer counts; stores nothing.",
+    },
 )
 
 
@@ -493,17 +500,14 @@ def _confirm(kind: Kind) -> Callable[..., Response]:
     return confirm
 
 
-router.add_api_route(
-    "/{round_id}/imports/confirm",
-    _confirm("responses"),
-    methods=["POST"],
-    summary="(analyst) Import the previewed file of answers, all or nothing.",
-)
-router.add_api_route(
-    "/{round_id}/tallies/import/confirm",
-    _confirm("tallies"),
-    methods=["POST"],
-    summary="(analyst) Import the previewed file of answer counts, all or nothing.",
+_add_routes(
+    "POST",
+    "/confirm",
+    _confirm,
+    {
+        "responses": "(analyst) Import the previewed file of answers, all or nothing.",
+        "tallies": "(analyst) Import the previewed file of answer counts, all or nothing.",
+    },
 )
 
 
