@@ -3,9 +3,10 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from survey_api.exports import formats, results_rows, service
+from survey_api.exports import formats, pg_copy, results_rows, service
 from survey_api.exports.formats import ExportFormat
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
@@ -59,14 +60,26 @@ def responses(
         session, survey_round.questionnaire_version_id
     )
     columns = service.response_columns(definition, include_text)
-    rows = service.response_rows(factory, survey_round, columns)
-    chunks = formats.table_stream(
-        fmt,
-        "responses",
-        service.response_header(columns),
-        rows,
-        text_columns=service.response_text_columns(columns),
-    )
+    header = service.response_header(columns)
+    engine = session.get_bind()
+    chunks: Iterator[bytes]
+    if fmt != "xlsx" and isinstance(engine, Engine) and engine.dialect.name == "postgresql":
+        # The database writes the CSV (pg_copy.py): the same bytes, several times faster.
+        excel = fmt == "csv-excel"
+        head = b"".join(formats.csv_stream(header, [], excel=excel))
+        statement = pg_copy.copy_statement(
+            pg_copy.copy_select(survey_round, columns, excel=excel), excel=excel
+        )
+        chunks = pg_copy.copy_chunks(engine, statement, head)
+    else:
+        rows = service.response_rows(factory, survey_round, columns)
+        chunks = formats.table_stream(
+            fmt,
+            "responses",
+            header,
+            rows,
+            text_columns=service.response_text_columns(columns),
+        )
     return _file(fmt, f"responses-round-{round_id}", chunks)
 
 

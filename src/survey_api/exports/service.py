@@ -87,29 +87,34 @@ def response_columns(
     return columns
 
 
-def _column_sql(dialect: str, item: Item, code: int | None) -> ColumnElement[Any]:
-    """One export column computed by the database from the answers JSON.
+def column_expression(dialect: str, item: Item, code: int | None) -> str:
+    """One export column, as SQL the database computes from the answers JSON.
 
     Extracting in SQL keeps the export's hot loop out of Python: no JSON decoding per row.
     Item keys match ^[a-z][a-z0-9_]*$ and codes are integers (both validated on the way in),
-    so inlining them is safe.
+    so inlining them is safe. The PostgreSQL COPY export (pg_copy.py) formats these same
+    expressions, so both paths read identical values.
     """
     key = item.key
     if dialect == "postgresql":
         if code is not None:
-            return literal_column(
+            return (
                 f"CASE WHEN jsonb_exists(response.answers, '{key}') "
                 f"THEN (response.answers -> '{key}' @> '[{int(code)}]')::int END"
             )
         cast = {"text": "", "number": "::float"}.get(item.kind, "::int")
-        return literal_column(f"(response.answers ->> '{key}'){cast}")
+        return f"(response.answers ->> '{key}'){cast}"
     if code is not None:
-        return literal_column(
+        return (
             f"CASE WHEN json_type(response.answers, '$.{key}') IS NOT NULL THEN "
             f"EXISTS (SELECT 1 FROM json_each(response.answers, '$.{key}') "
             f"WHERE value = {int(code)}) END"
         )
-    return literal_column(f"json_extract(response.answers, '$.{key}')")
+    return f"json_extract(response.answers, '$.{key}')"
+
+
+def _column_sql(dialect: str, item: Item, code: int | None) -> ColumnElement[Any]:
+    return literal_column(column_expression(dialect, item, code))
 
 
 def response_rows(
