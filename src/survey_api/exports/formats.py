@@ -105,16 +105,31 @@ def csv_stream(
 
 def xlsx_stream(
     sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
+    *,
+    text_columns: Sequence[int] | None = None,
 ) -> Iterator[bytes]:
-    """Write sheets to a write-only workbook on disk, then stream the file."""
+    """Write sheets to a write-only workbook on disk, then stream the file.
+
+    `text_columns` as in csv_stream: only those cells go through xlsx_cell, the others are
+    handed to openpyxl as they are (its own per-cell XML writing is most of the time; see
+    benchmarks/README.md, bench_export.py).
+    """
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=title[:31])
         sheet.append([xlsx_cell(sheet, v) for v in header])
+        if text_columns is None:
+            for row in rows:
+                sheet.append([xlsx_cell(sheet, v) for v in row])
+            continue
         for row in rows:
-            sheet.append([xlsx_cell(sheet, v) for v in row])
+            cells = list(row)
+            for i in text_columns:
+                if cells[i].__class__ is str:
+                    cells[i] = xlsx_cell(sheet, cells[i])
+            sheet.append(cells)
     with tempfile.TemporaryFile() as spool:
         workbook.save(spool)
         spool.seek(0)
@@ -130,9 +145,9 @@ def table_stream(
     *,
     text_columns: Sequence[int] | None = None,
 ) -> Iterator[bytes]:
-    """One table in the requested format (`text_columns` as in csv_stream; XLSX checks all)."""
+    """One table in the requested format (`text_columns` as in csv_stream)."""
     if fmt == "xlsx":
-        return xlsx_stream([(title, header, rows)])
+        return xlsx_stream([(title, header, rows)], text_columns=text_columns)
     return csv_stream(header, rows, excel=fmt == "csv-excel", text_columns=text_columns)
 
 
