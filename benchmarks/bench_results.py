@@ -333,7 +333,7 @@ def report(rows: list[dict[str, Any]], areas: int, repeats: int) -> None:
         "COPY s",
         "fold s",
         "fold/s",
-        "tally rows",
+        "tally blocks",
         "first read ms",
         "results p50 ms",
         "app CPU ms",
@@ -430,7 +430,7 @@ def main() -> None:
             )
             with psycopg.connect(plain_url) as conn:
                 tally_rows = conn.execute(
-                    "SELECT count(*) FROM tally WHERE survey_round_id = %s", (round_id,)
+                    "SELECT count(*) FROM tally_block WHERE survey_round_id = %s", (round_id,)
                 ).fetchone()
             rows_out.append(
                 {

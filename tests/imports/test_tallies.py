@@ -4,10 +4,11 @@ replays, the rounds that refuse counts, roles and another organisation's round."
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from survey_api.models import DataImport, Response, SurveyRound, Tally
+from survey_api.models import DataImport, Response, SurveyRound
+from survey_api.results import tally_store
 from tests.api.support import problem
 from tests.conftest import Org
 from tests.helpers import create_area, ok, publish_standard
@@ -52,12 +53,7 @@ GOOD = (
 
 def _tallies(db: sessionmaker[Session], round_id: int) -> int:
     with db() as session:
-        return (
-            session.scalar(
-                select(func.count()).select_from(Tally).where(Tally.survey_round_id == round_id)
-            )
-            or 0
-        )
+        return len(tally_store.stored_rows(session, round_id))
 
 
 def _source(db: sessionmaker[Session], round_id: int) -> str:

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from survey_api.models import Response, Tally, TallyWatermark
+from survey_api.models import Response, TallyWatermark
 from survey_api.questionnaires import service as questionnaires_service
-from survey_api.results import fold
+from survey_api.results import fold, tally_store
 from tests.conftest import Org
 from tests.helpers import full_answers, open_round
 from tests.results.support import (
@@ -31,14 +31,16 @@ Key = tuple[int, str, int, str, str, int]
 
 def stored_tallies(db: sessionmaker[Session], round_id: int) -> dict[Key, tuple[int, float, float]]:
     with db() as session:
-        rows = session.execute(select(Tally).where(Tally.survey_round_id == round_id)).scalars()
         return {
-            (t.area_id, t.breakdown_item, t.breakdown_code, t.measure, t.measure_key, t.code): (
-                t.count,
-                t.total,
-                t.total_sq,
-            )
-            for t in rows
+            (
+                t["area_id"],
+                t["breakdown_item"],
+                t["breakdown_code"],
+                t["measure"],
+                t["measure_key"],
+                t["code"],
+            ): (t["count"], t["total"], t["total_sq"])
+            for t in tally_store.stored_rows(session, round_id)
         }
 
 

@@ -45,13 +45,13 @@ from survey_api.models import (
     DataImport,
     Response,
     SurveyRound,
-    Tally,
     TallyWatermark,
     utcnow,
 )
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.responses.service import clean_answers
 from survey_api.results import fold as results_fold
+from survey_api.results import tally_store
 from survey_api.rounds import service as rounds_service
 
 #: Rows inserted per executemany.
@@ -296,7 +296,7 @@ def delete_import(session: Session, organisation_id: int, round_id: int, import_
     _reset_fold(session, round_id)
     if record.kind == "responses":
         session.execute(delete(Response).where(Response.data_import_id == record.id))
-    session.execute(delete(Tally).where(Tally.survey_round_id == round_id))
+    tally_store.delete_round(session, round_id)
     if record.kind == "tallies":
         survey_round.source = "imported"
     session.delete(record)

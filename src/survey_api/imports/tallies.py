@@ -45,9 +45,11 @@ from survey_api.imports.tally_rows import (
     respondents_with,
     tally_rows,
 )
-from survey_api.models import Area, DataImport, Response, SurveyRound, Tally
+from survey_api.models import Area, DataImport, Response, SurveyRound
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import Item, QuestionnaireDefinition
+from survey_api.results import tally_store
+from survey_api.results.tally_layout import layout_for
 from survey_api.rounds import service as rounds_service
 
 __all__ = [
@@ -135,7 +137,7 @@ def import_tallies(
     session.flush()
     report = report.model_copy(update={"import_id": record.id})
     record.summary = {"report": report.model_dump(mode="json")}
-    session.add_all(Tally(survey_round_id=round_id, **row) for row in tallies)
+    tally_store.add_rows(session, round_id, layout_for(definition).slots, tallies)
     session.execute(
         update(SurveyRound)
         .where(SurveyRound.id == round_id)
@@ -179,14 +181,7 @@ def _check_areas_free(session: Session, round_id: int, reading: Reading) -> None
         for (code,) in session.execute(
             select(Area.code)
             .where(
-                Area.id.in_(
-                    select(Tally.area_id)
-                    .where(
-                        Tally.survey_round_id == round_id,
-                        Tally.area_id.in_(list(reading.areas)),
-                    )
-                    .distinct()
-                )
+                Area.id.in_(tally_store.areas_with_tallies(session, round_id, list(reading.areas)))
             )
             .order_by(Area.code)
         )

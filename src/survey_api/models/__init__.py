@@ -10,7 +10,7 @@ from survey_api.models.response import IdempotencyRecord, Invitation, PendingRes
 from survey_api.models.share_link import ShareLink
 from survey_api.models.staff import STAFF_ROLES, StaffPasswordToken, StaffSession, StaffUser
 from survey_api.models.survey_round import ROUND_SOURCES, SurveyRound, SurveyRoundArea
-from survey_api.models.tally import Tally, TallyWatermark
+from survey_api.models.tally import TallyBlock, TallyWatermark
 
 __all__ = [
     "DATA_IMPORT_KINDS",
@@ -39,7 +39,7 @@ __all__ = [
     "StaffUser",
     "SurveyRound",
     "SurveyRoundArea",
-    "Tally",
+    "TallyBlock",
     "TallyWatermark",
     "utcnow",
 ]

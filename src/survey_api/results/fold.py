@@ -3,7 +3,9 @@
 Submissions stay append-only and never touch the tallies: updating shared tally rows from every
 concurrent submission would serialise all writers on PostgreSQL row locks. Instead, whoever
 reads results first folds the responses past the round's watermark into the ``tally`` table in
-batches and advances the watermark, so reading a round costs O(cells), not O(responses).
+batches and advances the watermark, so reading a round costs O(cells), not O(responses). The
+tallies are stored one block per area × breakdown group (results/tally_store.py): a fold adds
+to the blocks its responses fall in, so its cost follows what the new responses touch.
 
 What a round's tallies hold, per area × breakdown (``''`` for the whole area, or one background
 item with the respondent's answer code, -1 when not answered):
@@ -27,17 +29,17 @@ same tallies as folding A+B at once, because every entry is a sum over responden
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from survey_api.models import Response, Tally, TallyWatermark, utcnow
+from survey_api.models import Response, TallyWatermark, utcnow
 from survey_api.questionnaires.definition import QuestionnaireDefinition
+from survey_api.results import tally_store
 from survey_api.results.tally_layout import (
     BASE_NON_SUBSTANTIVE,
     BASE_VALID,
@@ -45,7 +47,6 @@ from survey_api.results.tally_layout import (
     TallyLayout,
     layout_for,
     tally_answers,
-    tally_rows,
 )
 
 if TYPE_CHECKING:
@@ -136,88 +137,10 @@ class FoldResult:
     last_response_id: int
 
 
-_TALLY_COLUMNS = (
-    "survey_round_id",
-    "area_id",
-    "breakdown_item",
-    "breakdown_code",
-    "measure",
-    "measure_key",
-    "code",
-    "count",
-    "total",
-    "total_sq",
-)
-_TALLY_TYPES = (
-    "integer",
-    "integer",
-    "varchar",
-    "integer",
-    "varchar",
-    "varchar",
-    "integer",
-    "integer",
-    "double precision",
-    "double precision",
-)
-# One statement per chunk: the rows travel as one array literal per column (a single text
-# parameter each, which psycopg sends as is and PostgreSQL parses in C), so a fold upserts tens
-# of thousands of cells per round trip.
-_POSTGRES_UPSERT = text(
-    f"INSERT INTO tally ({', '.join(_TALLY_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(_TALLY_COLUMNS, _TALLY_TYPES, strict=True))
-    + ") ON CONFLICT (survey_round_id, area_id, breakdown_item, breakdown_code, measure, "
-    "measure_key, code) DO UPDATE SET count = tally.count + EXCLUDED.count, "
-    "total = tally.total + EXCLUDED.total, total_sq = tally.total_sq + EXCLUDED.total_sq"
-)
-_POSTGRES_CHUNK = 100_000
-
-
-def _array_literal(values: Sequence[Any], kind: str) -> str:
-    if kind == "varchar":
-        # Keys are [a-z0-9_] by the definition format, but quote and escape anyway.
-        quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-        return "{" + ",".join(quoted) + "}"
-    # repr() of a float is the shortest text that reads back as the same double.
-    return "{" + ",".join(map(repr, values)) + "}"
-
-
-def _upsert(session: Session, columns: Mapping[str, list[Any]]) -> None:
-    """Add cells to existing tallies (INSERT ... ON CONFLICT DO UPDATE, on both databases)."""
-    size = len(columns["count"])
-    if not size:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        for start in range(0, size, _POSTGRES_CHUNK):
-            session.execute(
-                _POSTGRES_UPSERT,
-                {
-                    c: _array_literal(columns[c][start : start + _POSTGRES_CHUNK], t)
-                    for c, t in zip(_TALLY_COLUMNS, _TALLY_TYPES, strict=True)
-                },
-            )
-        return
-    statement = sqlite.insert(Tally)
-    excluded = statement.excluded
-    # executemany of one compiled statement (a multi-row VALUES would be recompiled per chunk).
-    session.connection().execute(
-        statement.on_conflict_do_update(
-            index_elements=[
-                Tally.survey_round_id,
-                Tally.area_id,
-                Tally.breakdown_item,
-                Tally.breakdown_code,
-                Tally.measure,
-                Tally.measure_key,
-                Tally.code,
-            ],
-            set_={
-                "count": Tally.count + excluded["count"],
-                "total": Tally.total + excluded.total,
-                "total_sq": Tally.total_sq + excluded.total_sq,
-            },
-        ),
-        tally_rows(columns),
+def _store(session: Session, round_id: int, accumulator: Accumulator) -> None:
+    groups, count, total, total_sq = accumulator.blocks()
+    tally_store.add_blocks(
+        session, round_id, accumulator.layout.slots, groups, count, total, total_sq
     )
 
 
@@ -378,7 +301,7 @@ def fold_round(
     accumulator = Accumulator(layout)
     seen: list[IntArray] = []
     last, folded = _fold_after(session, round_id, accumulator, start, batch_size, seen)
-    _upsert(session, accumulator.columns(round_id))
+    _store(session, round_id, accumulator)
 
     _lock_round_for_fold(session, round_id)
     as_of = utcnow()
@@ -387,7 +310,7 @@ def fold_round(
         folded += _fold_gaps(session, round_id, accumulator, start, last, seen, folded)
     last, tail = _fold_after(session, round_id, accumulator, last, batch_size)
     folded += tail
-    _upsert(session, accumulator.columns(round_id))
+    _store(session, round_id, accumulator)
     session.execute(
         update(TallyWatermark)
         .where(TallyWatermark.survey_round_id == round_id)

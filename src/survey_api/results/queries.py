@@ -15,8 +15,8 @@ from survey_api.models import (
     Invitation,
     SurveyRound,
     SurveyRoundArea,
-    Tally,
 )
+from survey_api.results import tally_store
 
 __all__ = [
     "AreaInfo",
@@ -68,32 +68,17 @@ def load_tallies(
 ) -> dict[tuple[int, int], CellTally]:
     """Tallies of a round keyed by (area_id, breakdown_code); code 0 for the whole area.
 
-    Filtering on the round, the areas and the breakdown item lets PostgreSQL walk the primary
-    key (round, area, breakdown item, ...) per area, so the cost is the number of cells read.
+    One block per area (and breakdown group) is read, so the cost is the number of groups
+    read, whatever the number of responses.
     """
     result: dict[tuple[int, int], CellTally] = defaultdict(CellTally)
-    if not area_ids:
-        return result
-    query = select(
-        Tally.area_id,
-        Tally.breakdown_code,
-        Tally.measure,
-        Tally.measure_key,
-        Tally.code,
-        Tally.count,
-        Tally.total,
-        Tally.total_sq,
-    ).where(
-        Tally.survey_round_id == round_id,
-        Tally.area_id.in_(list(area_ids)),
-        Tally.breakdown_item == breakdown_item,
-    )
-    if measure_keys is not None:
-        query = query.where(Tally.measure_key.in_(list(measure_keys)))
-    connection = session.connection()
-    rows = connection.execute(query).all()  # one fetch, not a round of fetchone() per row
-    for area_id, code, measure, key, option, count, total, total_sq in rows:
-        result[(area_id, code)].slots[(measure, key, option)] = (count, total, total_sq)
+    wanted = None if measure_keys is None else set(measure_keys)
+    for area_id, code, slots in tally_store.read_blocks(
+        session, round_id, area_ids, breakdown_item
+    ):
+        if wanted is not None:
+            slots = {slot: sums for slot, sums in slots.items() if slot[1] in wanted}
+        result[(area_id, code)].slots.update(slots)
     return result
 
 

@@ -331,6 +331,31 @@ class Accumulator:
             self.total += np.bincount(cell, weights=value_arr, minlength=size)
             self.total_sq += np.bincount(cell, weights=square, minlength=size)
 
+    def blocks(
+        self,
+    ) -> tuple[list[tuple[int, str, int]], FloatArray, FloatArray, FloatArray]:
+        """The groups anything was added to, as (area_id, breakdown_item, breakdown_code),
+        with their rows of count, Σ and Σ² (one column per slot)."""
+        import numpy as np
+
+        count = self.count.reshape(-1, self.n_slots)
+        touched = np.flatnonzero(count.any(axis=1))
+        area_index, group = np.divmod(touched, self.n_groups)
+        area_ids = np.zeros(len(self.area_index), dtype=np.int64)
+        for area_id, index in self.area_index.items():
+            area_ids[index] = area_id
+        groups = self.layout.groups
+        keys = [
+            (area_id, *groups[g])
+            for area_id, g in zip(area_ids[area_index].tolist(), group.tolist(), strict=True)
+        ]
+        return (
+            keys,
+            count[touched],
+            self.total.reshape(-1, self.n_slots)[touched],
+            self.total_sq.reshape(-1, self.n_slots)[touched],
+        )
+
     def columns(self, round_id: int) -> dict[str, list[Any]]:
         """Non-empty cells as tally columns (every contribution counts 1, so count > 0 means
         non-empty), decoded with array arithmetic rather than row by row."""
