@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         default="30/minute",
         description="Codes one client may type in on the code page, per process.",
     )
+    fold_interval_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often each process folds rounds' new responses into their tallies in "
+        "the background and warms their results, so reads rarely fold (0: only reads fold).",
+    )
     db_pool_size: int = 10
     db_wait_seconds: float = Field(
         default=10.0,

@@ -212,7 +212,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        folder = None
+        if settings.fold_interval_seconds > 0:
+            from survey_api.results.folder import Folder
+
+            folder = Folder(app.state.sessionmaker, settings.fold_interval_seconds)
+            folder.start()
         yield
+        if folder is not None:
+            folder.stop()
         engine.dispose()
 
     # Swagger UI's script and stylesheet are served from the installed fastapi-offline

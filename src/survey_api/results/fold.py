@@ -234,6 +234,7 @@ def fold_round(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     wait: bool = False,
+    skip_if_busy: bool = False,
 ) -> FoldResult:
     """Fold a round's responses past its watermark into its tallies; flushes, never commits.
 
@@ -252,6 +253,9 @@ def fold_round(
        id committing after a higher one) are found by counting and folded, then the ones
        committed meanwhile past it. Submissions wait only for this short step, until the
        caller commits, which a results request does right after reading.
+
+    With ``skip_if_busy`` it never waits for another folder: it returns at once, folding
+    nothing (``folded`` 0, ``as_of`` the last fold's).
     """
     checked_at = utcnow()
     # Waiting for a folder that holds the watermark is what keeps `as_of` monotonic: a read
@@ -259,7 +263,9 @@ def fold_round(
     # read with nothing new reported. A transaction that already holds a round lock (it
     # released pending answers, or folded another round) must not wait: the folder might be
     # waiting for it. It falls back to the tallies as last committed.
-    wait = wait or not _holds_round_lock(session)
+    # The background folder (results/folder.py) passes skip_if_busy: whoever folds the round
+    # already (a reader, or a folder in another process) does its work.
+    wait = not skip_if_busy and (wait or not _holds_round_lock(session))
     watermark = _watermark(session, round_id) or 0
     pending = session.scalar(
         select(Response.id)
