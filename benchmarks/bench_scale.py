@@ -51,6 +51,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -165,6 +166,48 @@ class GroupsMeter:
         return merged, [sum(c.app) for c in cpus]
 
 
+class LockWaits:
+    """Samples the benchmark database's backends in pg_stat_activity during a measurement:
+    how many were running a statement, and how many of those were waiting for a lock (a row,
+    a table or an advisory lock). Work that serialised across processes would show up here
+    as waiting backends, whatever the CPU figures say."""
+
+    INTERVAL = 0.05
+    QUERY = (
+        "SELECT count(*) FILTER (WHERE state = 'active'), "
+        "count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock') "
+        "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+    )
+
+    def __init__(self, url: str, database: str) -> None:
+        self.url = url
+        self.database = database
+        self.samples: list[tuple[int, int]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(self.INTERVAL):
+                row = conn.execute(self.QUERY, (self.database,)).fetchone()
+                if row is not None:
+                    self.samples.append((int(row[0]), int(row[1])))
+
+    def start(self) -> None:
+        self.samples = []
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> tuple[float, float]:
+        """(mean active backends, mean backends waiting for a lock) over the samples."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        n = max(1, len(self.samples))
+        return sum(a for a, _ in self.samples) / n, sum(w for _, w in self.samples) / n
+
+
 async def _spread(
     loads: list[tuple[int, list[bytes]]], clients: int, seconds: float
 ) -> list[tuple[list[float], Counter[int], float, str | None, str]]:
@@ -184,13 +227,17 @@ def measure(
     name: str,
     loads: list[tuple[int, list[bytes]]],
     meter: GroupsMeter,
+    waits: LockWaits,
     clients: int,
     seconds: float,
-) -> tuple[Run, list[float]]:
-    """One measurement: the load on the given groups' ports, all groups metered."""
+) -> tuple[Run, list[float], tuple[float, float]]:
+    """One measurement: the load on the given groups' ports, all groups metered, the
+    database's lock waits sampled."""
+    waits.start()
     meter.start()
     parts = _run_async(_spread(loads, clients, seconds))
     cpu, per_group = meter.stop()
+    waited = waits.stop()
     latencies = [x for part in parts for x in part[0]]
     statuses: Counter[int] = sum((part[1] for part in parts), Counter())
     errors = [part[3] for part in parts if part[3]]
@@ -200,9 +247,8 @@ def measure(
     rate = sum(len(part[0]) / part[2] for part in parts if part[2])
     elapsed = ok / rate if rate else max(part[2] for part in parts)
     split = " + ".join(part[4] for part in parts)
-    return Run(
-        name, latencies, statuses, elapsed, cpu, errors[0] if errors else None, split=split
-    ), (per_group)
+    run = Run(name, latencies, statuses, elapsed, cpu, errors[0] if errors else None, split=split)
+    return run, per_group, waited
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -279,6 +325,7 @@ def report(
     args: argparse.Namespace,
     runs: dict[tuple[str, str], list[Run]],
     cpu_split: dict[str, dict[str, list[float]]],
+    lock_waits: dict[tuple[str, str], list[tuple[float, float]]],
 ) -> None:
     med = statistics.median
     print()
@@ -324,6 +371,15 @@ def report(
         f"read {shares['read'][0]:.2f}/{shares['read'][1]:.2f}, "
         f"submit {shares['submit'][0]:.2f}/{shares['submit'][1]:.2f} cores"
     )
+    for kind in KINDS:
+        cells = []
+        for config in CONFIGS:
+            active = med([w[0] for w in lock_waits[(kind, config)]])
+            waiting = med([w[1] for w in lock_waits[(kind, config)]])
+            cells.append(f"{config} {active:.2f} running, {waiting:.2f} waiting for a lock")
+        print(
+            f"  database backends during {kind} (mean of samples every 50 ms): {'; '.join(cells)}"
+        )
     busiest = max(r.cpu.other for rs in runs.values() for r in rs)
     print(
         f"  other processes took up to {busiest:.2f} cores during a measurement; load average "
@@ -411,11 +467,14 @@ def main(argv: list[str] | None = None) -> int:
             ],
         }
         meter = GroupsMeter(servers, name)
+        waits = LockWaits(plain_url, name)
         answered_201 = 0
 
         print(f"  warm-up: {args.warmup_seconds:g} s per kind, over both groups")
         for kind in KINDS:
-            run, _ = measure(kind, requests[kind], meter, args.clients, args.warmup_seconds)
+            run, _, _ = measure(
+                kind, requests[kind], meter, waits, args.clients, args.warmup_seconds
+            )
             answered_201 += run.statuses.get(201, 0)
             if run.ok == 0 or run.first_error:
                 print(fmt_run(run))
@@ -423,22 +482,29 @@ def main(argv: list[str] | None = None) -> int:
 
         runs: dict[tuple[str, str], list[Run]] = {(k, c): [] for k in KINDS for c in CONFIGS}
         group_cpu: dict[tuple[str, str], list[list[float]]] = {key: [] for key in runs}
+        lock_waits: dict[tuple[str, str], list[tuple[float, float]]] = {key: [] for key in runs}
         for i in range(args.repeats):
             print(f"  repeat {i + 1}/{args.repeats} (load average {os.getloadavg()[0]:.2f})")
             for kind in KINDS:
                 for config in CONFIGS:
                     loads = requests[kind][: 1 if config == "1 group" else 2]
                     for attempt in range(args.retries + 1):
-                        run, per_group = measure(
-                            f"{kind} {config[0]}", loads, meter, args.clients, args.seconds
+                        run, per_group, waited = measure(
+                            f"{kind} {config[0]}", loads, meter, waits, args.clients, args.seconds
                         )
                         answered_201 += run.statuses.get(201, 0)
                         busy = run.cpu.other > args.max_other
+                        note = (
+                            f"\n             database: {waited[0]:.2f} backends running a "
+                            f"statement, {waited[1]:.2f} waiting for a lock (means)"
+                        )
                         if busy and attempt < args.retries:
-                            print(fmt_run(run, "  (machine busy: measuring again)"))
+                            print(fmt_run(run, f"{note}  (machine busy: measuring again)"))
                             continue
-                        print(fmt_run(run, "  (machine busy: figures unreliable)" if busy else ""))
+                        unreliable = "  (machine busy: figures unreliable)" if busy else ""
+                        print(fmt_run(run, note + unreliable))
                         break
+                    lock_waits[(kind, config)].append(waited)
                     runs[(kind, config)].append(run)
                     group_cpu[(kind, config)].append([c / run.cpu.wall for c in per_group])
                     ok = ok and run.first_error is None and run.ok > 0
@@ -473,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  kept database {name}")
         else:
             drop_database(args.postgres_url, name)
-    report(args, runs, cpu_split)
+    report(args, runs, cpu_split, lock_waits)
     return 0 if ok else 1
 
 
