@@ -241,9 +241,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    database_url: str, *, fold_interval: float = 0
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The app under uvicorn; its background folder is off unless ``fold_interval`` is set,
+    so a read's timing includes the fold it does."""
     port = free_port()
-    env = {**os.environ, "SURVEY_API_DATABASE_URL": database_url, "SURVEY_API_SECRET_KEY": SECRET}
+    env = {
+        **os.environ,
+        "SURVEY_API_DATABASE_URL": database_url,
+        "SURVEY_API_SECRET_KEY": SECRET,
+        "SURVEY_API_FOLD_INTERVAL_SECONDS": str(fold_interval),
+    }
     process = subprocess.Popen(
         [
             sys.executable,
