@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         description="How often each process folds rounds' new responses into their tallies in "
         "the background and warms their results, so reads rarely fold (0: only reads fold).",
     )
+    results_cache_bytes: int = Field(
+        default=32_000_000,
+        ge=0,
+        description="Bytes of serialised round results each process keeps to answer repeated "
+        "reads of an unchanged round without rebuilding them (least recently read dropped "
+        "first; a whole round of 50 areas is about 1 MB). 0 turns the cache off.",
+    )
     db_pool_size: int = 10
     db_wait_seconds: float = Field(
         default=10.0,

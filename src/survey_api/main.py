@@ -212,6 +212,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        from survey_api.results.payload import results_cache
+
+        results_cache().limit = settings.results_cache_bytes
         folder = None
         if settings.fold_interval_seconds > 0:
             from survey_api.results.folder import Folder

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal, TypedDict, Unpack
 
 import pydantic_core
@@ -236,8 +236,12 @@ def round_results(
 
     With none of ``items``/``indicators``/``indices`` everything is returned; with any of them,
     only what they list. ``area_ids`` limits the areas listed (pools always cover the round).
+    Validated straight from the cached JSON: the same figures as the API sends, and no
+    intermediate dicts.
     """
-    return RoundResults.model_validate(round_payload(session, organisation_id, round_id, **query))
+    return RoundResults.model_validate_json(
+        round_results_json(session, organisation_id, round_id, **query)
+    )
 
 
 def round_results_json(
@@ -248,21 +252,186 @@ def round_results_json(
     A whole round is ~15 000 small objects; serialising the plain data in one pass of
     pydantic-core, instead of first building that many model instances (and the garbage
     collector passes they trigger), more than halves the cost of a read. Tests check that
-    this output validates as :class:`RoundResults` and round-trips unchanged.
+    this output validates as :class:`RoundResults` and round-trips unchanged. An unchanged
+    round is served from this process's cache of serialised payloads (see
+    :class:`PayloadCache`), with only ``as_of`` and ``pending`` written in afresh.
     """
-    return pydantic_core.to_json(round_payload(session, organisation_id, round_id, **query))
+    header, key = _header_and_key(session, organisation_id, round_id, query)
+    entry = _PAYLOAD_CACHE.get(key)
+    if entry is None:
+        payload = _build_payload(session, organisation_id, round_id, header=header, **query)
+        entry = _PAYLOAD_CACHE.put(key, _serialise(payload))
+    return entry.with_fields(header.folded.as_of, header.pending)
 
 
+def round_payload(
+    session: Session, organisation_id: int, round_id: int, **query: Unpack[RoundQuery]
+) -> Json:
+    """:func:`round_results` as plain data (dicts and lists in the RoundResults shape).
+
+    Decoded from the cached JSON, so every value is JSON's own type except ``as_of``, which
+    stays a datetime as in a fresh build. Fills the cache like a read (the background folder
+    uses it to warm a round).
+    """
+    header, key = _header_and_key(session, organisation_id, round_id, query)
+    entry = _PAYLOAD_CACHE.get(key)
+    if entry is None:
+        payload = _build_payload(session, organisation_id, round_id, header=header, **query)
+        _PAYLOAD_CACHE.put(key, _serialise(payload))
+        return payload
+    decoded: Json = pydantic_core.from_json(entry.with_fields(None, header.pending))
+    decoded["as_of"] = header.folded.as_of
+    return decoded
+
+
+# --- the payload cache ----------------------------------------------------------------------
+#
 # A whole round's payload is a pure function of: the folded tallies, which the round's
 # watermark fixes (responses are append-only and every id at or below it is folded); the
 # questionnaire version (immutable once published); the round's areas as loaded (names,
 # households, classifications); invitations issued; the minimum cell size; and the query.
-# Each process keeps its last few payloads keyed by exactly those, so re-reading an unchanged
-# round skips loading ~10k tally rows and building ~15k objects, and anything that changes an
-# input changes the key. It is a cache, not shared state: every process fills its own.
-_PAYLOAD_CACHE: OrderedDict[tuple[Any, ...], Json] = OrderedDict()
-_PAYLOAD_CACHE_SIZE = 4  # a whole round is a few MB of Python objects
-_payload_lock = threading.Lock()
+# Each process keeps recent payloads keyed by exactly those, so re-reading an unchanged round
+# skips loading ~10k tally rows and building ~15k objects, and anything that changes an input
+# changes the key. It is a cache, not shared state: every process fills its own.
+#
+# It holds the payloads serialised, not as dicts: a whole round of 50 areas is a few MB of
+# small Python objects but a fraction of that as JSON bytes, and the API sends bytes anyway.
+# It is bounded by the bytes it holds (settings.results_cache_bytes), so a worker's memory
+# does not grow with the number or the size of the rounds read.
+
+# Everything in a payload comes from the key except these two, which each read sets afresh:
+# the folded instant and the code answers waiting for a batch.
+_PER_READ = ("as_of", "pending")
+_AS_OF = b',"as_of":'
+_PENDING = b',"pending":'
+# What an entry costs beyond its JSON: the entry, its OrderedDict slot, the key's tuple.
+ENTRY_OVERHEAD_BYTES = 512
+
+
+class CachedPayload:
+    """A payload's JSON cut around its per-read fields: ``head`` ends just before ``as_of``'s
+    value, ``tail`` starts with the comma after ``pending``'s value."""
+
+    __slots__ = ("head", "tail", "cost")
+
+    def __init__(self, head: bytes, tail: bytes, key_bytes: int) -> None:
+        self.head = head
+        self.tail = tail
+        self.cost = len(head) + len(tail) + key_bytes + ENTRY_OVERHEAD_BYTES
+
+    def with_fields(self, as_of: Any, pending: int) -> bytes:
+        """The whole payload's JSON with these per-read values, byte for byte what serialising
+        a fresh build would give."""
+        return b"".join(
+            (
+                self.head,
+                pydantic_core.to_json(as_of),
+                _PENDING,
+                pydantic_core.to_json(pending),
+                self.tail,
+            )
+        )
+
+
+def _serialise(payload: Json) -> tuple[bytes, bytes]:
+    """A built payload as (head, tail) JSON around its per-read fields (key order kept)."""
+    keys = list(payload)
+    at = keys.index(_PER_READ[0])
+    if keys[at : at + 2] != list(_PER_READ):
+        raise AssertionError("as_of and pending must be adjacent in a round payload")
+    before = {k: payload[k] for k in keys[:at]}
+    after = {k: payload[k] for k in keys[at + 2 :]}
+    head = pydantic_core.to_json(before)[:-1] + _AS_OF
+    tail = b"," + pydantic_core.to_json(after)[1:] if after else b"}"
+    return head, tail
+
+
+class PayloadCache:
+    """Serialised round payloads, least recently used evicted first, bounded in bytes.
+
+    ``limit`` is the most bytes the entries may cost together (their JSON plus a per-entry
+    estimate of the key and bookkeeping, :attr:`CachedPayload.cost`); 0 disables the cache. A
+    payload that alone exceeds the limit is served but not kept. ``None`` reads
+    ``settings.results_cache_bytes`` on first use (the process's environment).
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._limit = limit
+        self._entries: OrderedDict[tuple[Any, ...], CachedPayload] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0  # reads answered from the cache, since the process started
+        self.misses = 0
+
+    @property
+    def limit(self) -> int:
+        if self._limit is None:
+            from survey_api.config import get_settings
+
+            self._limit = get_settings().results_cache_bytes
+        return self._limit
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        with self._lock:
+            self._limit = value
+            self._evict()
+
+    @property
+    def size(self) -> int:
+        """What the entries held now cost, by the cache's own accounting."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        """The keys held, least recently used first (a snapshot)."""
+        with self._lock:
+            return iter(list(self._entries))
+
+    def get(self, key: tuple[Any, ...]) -> CachedPayload | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple[Any, ...], parts: tuple[bytes, bytes]) -> CachedPayload:
+        """Keep a payload's JSON (unless it alone exceeds the limit); returns its entry."""
+        entry = CachedPayload(*parts, key_bytes=len(repr(key)))
+        limit = self.limit
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old.cost
+            if entry.cost <= limit:
+                self._entries[key] = entry
+                self._bytes += entry.cost
+                self._evict()
+        return entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def _evict(self) -> None:
+        limit = self._limit or 0
+        while self._entries and self._bytes > limit:
+            _, entry = self._entries.popitem(last=False)
+            self._bytes -= entry.cost
+
+
+_PAYLOAD_CACHE = PayloadCache()
+
+
+def results_cache() -> PayloadCache:
+    """This process's cache of round payloads (create_app sets its limit from the settings)."""
+    return _PAYLOAD_CACHE
 
 
 def _imports(session: Session, round_id: int) -> tuple[tuple[int, str, str], ...]:
@@ -278,20 +447,14 @@ def _imports(session: Session, round_id: int) -> tuple[tuple[int, str, str], ...
     )
 
 
-def round_payload(
-    session: Session,
-    organisation_id: int,
-    round_id: int,
-    *,
-    area_ids: Sequence[int] | None = None,
-    items: Sequence[str] | None = None,
-    indicators: Sequence[str] | None = None,
-    indices: Sequence[str] | None = None,
-    by: str | None = None,
-) -> Json:
-    """:func:`round_results` as plain data (dicts and lists in the RoundResults shape)."""
+def _header_and_key(
+    session: Session, organisation_id: int, round_id: int, query: RoundQuery
+) -> tuple[RoundHeader, tuple[Any, ...]]:
+    """Fold the round, read its header, and the cache key of the payload ``query`` asks for."""
     header = load_header(session, organisation_id, round_id)
     survey_round = header.survey_round
+    area_ids, items = query.get("area_ids"), query.get("items")
+    indicators, indices = query.get("indicators"), query.get("indices")
     key = (
         str(session.connection().engine.url),
         round_id,
@@ -311,30 +474,9 @@ def round_payload(
         None if items is None else tuple(items),
         None if indicators is None else tuple(indicators),
         None if indices is None else tuple(indices),
-        by,
+        query.get("by"),
     )
-    with _payload_lock:
-        cached = _PAYLOAD_CACHE.get(key)
-        if cached is not None:
-            _PAYLOAD_CACHE.move_to_end(key)
-    if cached is not None:
-        return {**cached, "as_of": header.folded.as_of, "pending": header.pending}
-    payload = _build_payload(
-        session,
-        organisation_id,
-        round_id,
-        header=header,
-        area_ids=area_ids,
-        items=items,
-        indicators=indicators,
-        indices=indices,
-        by=by,
-    )
-    with _payload_lock:
-        _PAYLOAD_CACHE[key] = payload
-        while len(_PAYLOAD_CACHE) > _PAYLOAD_CACHE_SIZE:
-            _PAYLOAD_CACHE.popitem(last=False)
-    return payload
+    return header, key
 
 
 def _build_payload(
@@ -342,12 +484,12 @@ def _build_payload(
     organisation_id: int,
     round_id: int,
     *,
-    area_ids: Sequence[int] | None,
-    items: Sequence[str] | None,
-    indicators: Sequence[str] | None,
-    indices: Sequence[str] | None,
-    by: str | None,
     header: RoundHeader,
+    area_ids: Sequence[int] | None = None,
+    items: Sequence[str] | None = None,
+    indicators: Sequence[str] | None = None,
+    indices: Sequence[str] | None = None,
+    by: str | None = None,
 ) -> Json:
     data = load_round(session, organisation_id, round_id, by=by, header=header)
     definition = data.definition
