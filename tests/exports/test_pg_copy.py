@@ -17,9 +17,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from survey_api.db import normalise_url
 from survey_api.exports import formats, pg_copy, service
 from survey_api.models import Area, Response, SurveyRound
 from survey_api.questionnaires import service as questionnaires_service
@@ -253,6 +254,38 @@ def test_postgresql_copy_writes_the_python_paths_bytes(
     downloaded = _download(org, round_id, fmt, include_text)
     assert downloaded == python_path
     assert downloaded.count(b"\r\n") >= len(NUMBERS) + len(HOSTILE_TEXTS) + 1
+
+
+def test_postgresql_copy_ignores_the_servers_date_and_float_settings(
+    org: Org, db: sessionmaker[Session], database_url: str, backend: str
+) -> None:
+    """A server (or role) configured with another DateStyle and fewer float digits writes the
+    same file: the copy sets both for its own transaction."""
+    if backend != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's")
+    round_id, _ = _set_up(org, db)
+    odd = create_engine(
+        normalise_url(database_url),
+        connect_args={"options": "-c DateStyle=SQL,DMY -c extra_float_digits=-3"},
+    )
+    try:
+        with db() as session:
+            survey_round = session.get(SurveyRound, round_id)
+            assert survey_round is not None
+            definition = questionnaires_service.published_definition(
+                session, survey_round.questionnaire_version_id
+            )
+        for fmt in ("csv", "csv-excel"):
+            excel = fmt == "csv-excel"
+            columns = service.response_columns(definition, True)
+            head = b"".join(formats.csv_stream(service.response_header(columns), [], excel=excel))
+            statement = pg_copy.copy_statement(
+                pg_copy.copy_select(survey_round, columns, excel=excel), excel=excel
+            )
+            written = b"".join(pg_copy.copy_chunks(odd, statement, head))
+            assert written == _python_path(db, round_id, fmt, include_text=True)
+    finally:
+        odd.dispose()
 
 
 def test_postgresql_copy_of_an_empty_round_is_the_header_alone(

@@ -62,7 +62,8 @@ def copy_select(
 
     Same rows, order and cells as service.response_rows: numbered in response id order (the
     number, never the id, leaves the database), the area's code, language, channel, entry, the
-    date as YYYY-MM-DD and one column per service.response_columns entry. Ids are integers,
+    date (YYYY-MM-DD under the DateStyle copy_chunks sets) and one column per
+    service.response_columns entry. Ids are integers,
     so inlining them is safe (COPY takes no bind parameters).
     """
     cells = [
@@ -71,7 +72,8 @@ def copy_select(
         _text("response.language"),
         _text("response.channel"),
         _text("response.entry"),
-        "to_char(response.submitted_date, 'YYYY-MM-DD')",
+        # YYYY-MM-DD: date output under DateStyle ISO (set for the copy), cheaper than to_char.
+        "response.submitted_date",
     ]
     for _name, item, code in columns:
         expression = service.column_expression("postgresql", item, code)
@@ -109,8 +111,10 @@ def copy_chunks(engine: Engine, statement: str, head: bytes) -> Iterator[bytes]:
         assert connection is not None
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION READ ONLY")
-            # Shortest round-trip floats whatever the server's default (see _number).
+            # Shortest round-trip floats (see _number) and dates as YYYY-MM-DD, whatever the
+            # server's defaults.
             cursor.execute("SET LOCAL extra_float_digits = 1")
+            cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
             parts: list[bytes | memoryview] = []
             size = len(head)
             pending = head
