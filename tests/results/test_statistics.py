@@ -26,6 +26,7 @@ from survey_api.results.statistics import (
     newcombe,
     pooled_mean,
     pooled_share,
+    t_quantile,
     to_index,
     wilson,
 )
@@ -37,6 +38,13 @@ from survey_api.results.statistics import (
 
 def test_z_is_the_normal_quantile() -> None:
     assert float(stats.norm.ppf(0.975)) == pytest.approx(Z, abs=1e-15)
+
+
+def test_the_t_quantile_is_scipy_stats_bit_for_bit() -> None:
+    # Computed without importing scipy.stats (its memory): the same numbers exactly.
+    for df in [*range(1, 300), 999, 12_345, 999_999, 0.5, 2.5]:
+        for q in (0.975, 0.95, 0.5, 0.025):
+            assert t_quantile.__wrapped__(df, q) == float(stats.t.ppf(q, df))
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 10, 37, 100, 1000])
