@@ -133,3 +133,30 @@ def test_a_served_app_folds_in_the_background(
         while _watermark(db, survey_round.id) != last and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _watermark(db, survey_round.id) == last
+
+
+def test_a_pass_refreshes_a_cached_round_another_process_folded(
+    org: Org, db: sessionmaker[Session]
+) -> None:
+    """A process whose cache holds a round's payload rebuilds it after another process folded
+    the round, so a read in this process is served from the cache at the new watermark."""
+    rng = random.Random(9)
+    survey_round = open_round(org.analyst, n_areas=1)
+    area_id = survey_round.area_ids[0]
+    upload(org.integrator, survey_round.id, area_id, generate(rng, 12))
+    results(org.analyst, survey_round.id)  # folds, and caches the whole round here
+    Folder(db, interval=60, warm=False).run_once()  # whatever earlier tests left
+    upload(org.integrator, survey_round.id, area_id, generate(rng, 7))
+    # "Another process": it folds the round and builds nothing in this process's cache.
+    assert Folder(db, interval=60, warm=False).run_once().folded_responses >= 7
+    new_watermark = _watermark(db, survey_round.id)
+    url = str(db.kw["bind"].url)
+    assert payload.cached_whole_rounds(url)[survey_round.id] < new_watermark
+
+    Folder(db, interval=60).run_once()
+
+    assert payload.cached_whole_rounds(url)[survey_round.id] == new_watermark
+    hits = payload.results_cache().hits
+    read = results(org.analyst, survey_round.id)
+    assert payload.results_cache().hits == hits + 1
+    assert read["areas"][0]["responses"]["responses"] == 19

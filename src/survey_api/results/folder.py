@@ -6,7 +6,9 @@ several processes or hosts elect themselves per round through the watermark row 
 locks: a folder that finds a round being folded (by a reader or another folder) skips it
 (``skip_if_busy``), so there is one folder per round at a time and none waits for another.
 After folding a round the folder builds its whole-round results payload in its own process,
-so a dashboard that polls the round reads a cached payload instead of folding and building.
+and it rebuilds every whole-round payload its process holds whose round another process has
+folded further since, so a dashboard that polls a round reads a cached payload in whichever
+process its request lands, instead of folding and building.
 
 Reads still fold whatever the folder has not reached yet: a results payload is always as
 fresh as its ``as_of`` says, and ``as_of`` stays monotonic (fold.py). The folder only takes
@@ -98,6 +100,7 @@ class Folder:
         with self.sessions() as session:
             rounds = rounds_to_fold(session)
         folded_rounds = folded_responses = 0
+        warmed: set[int] = set()
         for round_id, organisation_id, version_id in rounds:
             if self._stop.is_set():
                 break
@@ -111,9 +114,36 @@ class Folder:
             folded_responses += result.folded
             if self.warm:
                 self._warm(organisation_id, round_id)
+                warmed.add(round_id)
+        if self.warm and not self._stop.is_set():
+            self._refresh(warmed)
         return FolderPass(
             found=len(rounds), folded_rounds=folded_rounds, folded_responses=folded_responses
         )
+
+    def _refresh(self, warmed: set[int]) -> None:
+        """Rebuild the whole-round payloads this process holds that are behind their round's
+        watermark (another process folded the round)."""
+        from survey_api.results.payload import cached_whole_rounds
+
+        with self.sessions() as session:
+            url = str(session.connection().engine.url)
+            cached = cached_whole_rounds(url)
+            behind = [r for r in cached if r not in warmed]
+            if not behind:
+                return
+            rows = session.execute(
+                select(
+                    TallyWatermark.survey_round_id,
+                    TallyWatermark.last_response_id,
+                    SurveyRound.organisation_id,
+                )
+                .join(SurveyRound, SurveyRound.id == TallyWatermark.survey_round_id)
+                .where(TallyWatermark.survey_round_id.in_(behind))
+            ).all()
+        for round_id, last_response_id, organisation_id in rows:
+            if last_response_id > cached[round_id] and not self._stop.is_set():
+                self._warm(organisation_id, round_id)
 
     def _warm(self, organisation_id: int, round_id: int) -> None:
         """Build the round's whole results payload into this process's cache."""

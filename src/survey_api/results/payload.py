@@ -479,6 +479,19 @@ def _header_and_key(
     return header, key
 
 
+def cached_whole_rounds(url: str) -> dict[int, int]:
+    """Round id -> the newest watermark of its whole-round payloads (no filter, no breakdown)
+    held in this process's cache for the database at ``url`` (the background folder refreshes
+    those that fall behind)."""
+    rounds: dict[int, int] = {}
+    for key in _PAYLOAD_CACHE:
+        # The key's layout is _header_and_key's: url, round, …, watermark (index 5), …, then
+        # the query's five parts, all None for a whole round.
+        if key[0] == url and all(part is None for part in key[-5:]):
+            rounds[key[1]] = max(rounds.get(key[1], 0), key[5])
+    return rounds
+
+
 def _build_payload(
     session: Session,
     organisation_id: int,
