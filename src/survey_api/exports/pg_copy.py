@@ -14,6 +14,7 @@ and closed before the body is sent, as for every other export.
 """
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -99,6 +100,18 @@ def copy_statement(select: str, *, excel: bool) -> str:
     return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, DELIMITER '{delimiter}')"
 
 
+def _crlf(rows: list[Any]) -> bytes:
+    """COPY rows (each ending in LF) as one block of CRLF-ended rows.
+
+    COPY quotes every field that holds a CR or LF, so a block without a `"` has no newline
+    but the rows' own: one replace does it. Otherwise each row's last byte is swapped.
+    """
+    block = b"".join(rows)
+    if b'"' not in block:
+        return block.replace(b"\n", b"\r\n")
+    return b"".join([bytes(row[:-1]) + b"\r\n" for row in rows])
+
+
 def copy_chunks(engine: Engine, statement: str, head: bytes) -> Iterator[bytes]:
     """`head` (the header row), then the COPY's rows with CRLF endings, in ~64 kB chunks.
 
@@ -115,23 +128,20 @@ def copy_chunks(engine: Engine, statement: str, head: bytes) -> Iterator[bytes]:
             # server's defaults.
             cursor.execute("SET LOCAL extra_float_digits = 1")
             cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-            parts: list[bytes | memoryview] = []
-            size = len(head)
+            rows: list[Any] = []
+            size = 0
             pending = head
             with cursor.copy(statement) as copy:
+                # One read is one whole row ending in LF (one CopyData message per row).
                 for row in copy:
-                    # One read is one row ending in LF; a field's own newlines are inside it.
-                    parts.append(row[:-1])
-                    size += len(row) + 1
+                    rows.append(row)
+                    size += len(row)
                     if size >= CHUNK_BYTES:
-                        parts.append(b"")
-                        yield pending + b"\r\n".join(parts)
-                        parts = []
+                        yield pending + _crlf(rows)
+                        rows = []
                         pending = b""
                         size = 0
-            if parts:
-                parts.append(b"")
-            yield pending + b"\r\n".join(parts)
+            yield pending + _crlf(rows)
         connection.rollback()
     finally:
         raw.close()
