@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_scale.py [--postgres-url URL] [--responses 10000]
         [--areas 50] [--clients 16] [--seconds 10] [--repeats 3] [--warmup-seconds 3]
-        [--workers 2] [--max-other 0.3] [--retries 1]
+        [--workers 2] [--max-other 0.3] [--retries 1] [--fold-interval SECONDS]
 
 The question is whether anything serialises across processes: several hosts behind a load
 balancer are several process groups against one database, and the application claims to keep
@@ -169,8 +169,9 @@ class GroupsMeter:
 class LockWaits:
     """Samples the benchmark database's backends in pg_stat_activity during a measurement:
     how many were running a statement, and how many of those were waiting for a lock (a row,
-    a table or an advisory lock). Work that serialised across processes would show up here
-    as waiting backends, whatever the CPU figures say."""
+    a table or an advisory lock), and for those, the lock's kind and the statement of a
+    backend holding it. Work that serialised across processes would show up here as waiting
+    backends, whatever the CPU figures say."""
 
     INTERVAL = 0.05
     QUERY = (
@@ -178,11 +179,19 @@ class LockWaits:
         "count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock') "
         "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
     )
+    BLOCKERS = (
+        "SELECT a.wait_event, coalesce(left(regexp_replace(b.query, '\\s+', ' ', 'g'), 90), '?') "
+        "FROM pg_stat_activity a LEFT JOIN LATERAL (SELECT query FROM pg_stat_activity "
+        "WHERE pid = ANY(pg_blocking_pids(a.pid)) LIMIT 1) b ON true "
+        "WHERE a.datname = %s AND a.state = 'active' AND a.wait_event_type = 'Lock' "
+        "AND a.pid <> pg_backend_pid()"
+    )
 
     def __init__(self, url: str, database: str) -> None:
         self.url = url
         self.database = database
         self.samples: list[tuple[int, int]] = []
+        self.blockers: Counter[str] = Counter()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -192,15 +201,20 @@ class LockWaits:
                 row = conn.execute(self.QUERY, (self.database,)).fetchone()
                 if row is not None:
                     self.samples.append((int(row[0]), int(row[1])))
+                    if row[1]:
+                        for kind, query in conn.execute(self.BLOCKERS, (self.database,)):
+                            self.blockers[f"{kind} lock held by: {query}"] += 1
 
     def start(self) -> None:
         self.samples = []
+        self.blockers = Counter()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def stop(self) -> tuple[float, float]:
-        """(mean active backends, mean backends waiting for a lock) over the samples."""
+        """(mean active backends, mean backends waiting for a lock) over the samples; what
+        they waited for stays in `blockers`."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -312,6 +326,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="measure again when other processes used more than this many cores (default 0.3)",
     )
     p.add_argument("--retries", type=int, default=1, help="how many times to measure again")
+    p.add_argument(
+        "--fold-interval",
+        metavar="SECONDS",
+        help="SURVEY_API_FOLD_INTERVAL_SECONDS for the groups (default: the app's own; 0 turns "
+        "the background folder off)",
+    )
     p.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
     args = p.parse_args(argv)
     if not 0 < args.seconds <= MAX_SECONDS:
@@ -326,6 +346,7 @@ def report(
     runs: dict[tuple[str, str], list[Run]],
     cpu_split: dict[str, dict[str, list[float]]],
     lock_waits: dict[tuple[str, str], list[tuple[float, float]]],
+    blockers: dict[tuple[str, str], Counter[str]],
 ) -> None:
     med = statistics.median
     print()
@@ -380,6 +401,9 @@ def report(
         print(
             f"  database backends during {kind} (mean of samples every 50 ms): {'; '.join(cells)}"
         )
+        for config in CONFIGS:
+            for what, n in blockers[(kind, config)].most_common(1):
+                print(f"    most waits with {config} ({n} backend samples): {what}")
     busiest = max(r.cpu.other for rs in runs.values() for r in rs)
     print(
         f"  other processes took up to {busiest:.2f} cores during a measurement; load average "
@@ -430,8 +454,16 @@ def main(argv: list[str] | None = None) -> int:
             f"submit round {submit_round}, empty"
         )
         logs = Path(tempfile.gettempdir())
+        extra_env = {}
+        if args.fold_interval is not None:
+            extra_env["SURVEY_API_FOLD_INTERVAL_SECONDS"] = args.fold_interval
         servers = [
-            Server(url, access_log=False, log_path=logs / f"{name}.{group}.uvicorn.log")
+            Server(
+                url,
+                access_log=False,
+                log_path=logs / f"{name}.{group}.uvicorn.log",
+                extra_env=extra_env,
+            )
             for group in "AB"
         ]
         for server in servers:
@@ -443,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
                 for g, s in zip("AB", servers, strict=False)
             )
             + "; same DATABASE_URL and SURVEY_API_SECRET_KEY"
+            + "".join(f"; {k}={v}" for k, v in extra_env.items())
         )
         start = time.perf_counter()
         first = results_of(servers[0].base_url, setup.key, read_round)
@@ -483,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[tuple[str, str], list[Run]] = {(k, c): [] for k in KINDS for c in CONFIGS}
         group_cpu: dict[tuple[str, str], list[list[float]]] = {key: [] for key in runs}
         lock_waits: dict[tuple[str, str], list[tuple[float, float]]] = {key: [] for key in runs}
+        all_blockers: dict[tuple[str, str], Counter[str]] = {key: Counter() for key in runs}
         for i in range(args.repeats):
             print(f"  repeat {i + 1}/{args.repeats} (load average {os.getloadavg()[0]:.2f})")
             for kind in KINDS:
@@ -498,6 +532,9 @@ def main(argv: list[str] | None = None) -> int:
                             f"\n             database: {waited[0]:.2f} backends running a "
                             f"statement, {waited[1]:.2f} waiting for a lock (means)"
                         )
+                        for what, n in waits.blockers.most_common(2):
+                            note += f"\n               {n} waits: {what}"
+                            all_blockers[(kind, config)][what] += n
                         if busy and attempt < args.retries:
                             print(fmt_run(run, f"{note}  (machine busy: measuring again)"))
                             continue
@@ -539,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  kept database {name}")
         else:
             drop_database(args.postgres_url, name)
-    report(args, runs, cpu_split, lock_waits)
+    report(args, runs, cpu_split, lock_waits, all_blockers)
     return 0 if ok else 1
 
 
