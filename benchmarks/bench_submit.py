@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_submit.py [--postgres-url URL] [--clients 16]
         [--seconds 10] [--requests N] [--repeats 3] [--generator raw|httpx|wrk]
-        [--access-log] [--profile DIR]
+        [--access-log] [--profile DIR] [--async-floor]
 
 See benchmarks/README.md for how to read the output and the figures measured so far.
 
@@ -24,7 +24,9 @@ else postgresql://postgres@127.0.0.1:54329/postgres):
    the CPU went during each measurement (app workers, PostgreSQL, the load generator, other
    processes) and the CPU per response, and checks that the number of rows stored equals the
    number of 201 answers; with --profile, samples the workers with py-spy during one more
-   submit measurement and prints where their time goes;
+   submit measurement and prints where their time goes; with --async-floor, also measures the
+   no-op as an ``async def`` (the floor without the thread-pool hand-off, which the real route's
+   fast path no longer pays) and prints the ratio to it too;
 6. stops the server and drops the database (exit status 1 if a request failed or the count
    differs).
 
@@ -75,7 +77,7 @@ from survey_api.questionnaires.definition import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from noop_app import NOOP_PATH, WORKER_PATH  # noqa: E402
+from noop_app import NOOP_ASYNC_PATH, NOOP_PATH, WORKER_PATH  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = Path(__file__).resolve().parent
@@ -548,7 +550,7 @@ class Server:
         )
         self.base_url = f"http://127.0.0.1:{self.port}"
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -761,16 +763,16 @@ _LAYERS = [
 ]
 # Inclusive time of some steps of the submission, by a substring of their frame.
 _STEPS = [
+    ("routing to the route (FastAPI's route table walk)", "_IncludedRouter._match ("),
+    ("dependencies and body validation (solve_dependencies)", "solve_dependencies ("),
+    ("  the fast path (responses/fast.py try_submit)", "try_submit ("),
+    ("    answer validation (answer_errors)", "answer_errors ("),
+    ("    pool checkout (AsyncPool.connection)", "AsyncPool.connection ("),
+    ("    the one statement (psycopg AsyncCursor.execute)", "AsyncCursor.execute ("),
     ("thread-pool hand-offs (run_sync_in_worker_thread)", "run_sync_in_worker_thread ("),
-    ("key lookup (authenticate, in the require_role dependency)", "authenticate ("),
-    ("the endpoint (submit_response)", "submit_response ("),
-    ("  round + area query (_open_round_for_area)", "_open_round_for_area ("),
-    ("  answer validation (answer_errors)", "answer_errors ("),
-    ("  advisory lock (hold_round_for_submission)", "hold_round_for_submission ("),
-    ("  insert (store, lock included)", "store (survey_api/responses/service.py"),
-    ("session commit", "Session.commit ("),
-    ("pool checkout with pre-ping", "_ConnectionFairy._checkout ("),
+    ("  the synchronous path (router _submit)", "_submit (survey_api/responses/router.py"),
     ("response serialisation", "serialize_response ("),
+    ("sending the answer (uvicorn send)", "RequestResponseCycle.send ("),
 ]
 
 
@@ -850,7 +852,7 @@ def fmt_run(run: Run, note: str = "") -> str:
     errors = f"  errors {dict(bad)}: {run.first_error}" if bad else ""
     per_response = 1000 * sum(run.cpu.app) / run.ok if run.ok else float("nan")
     return (
-        f"    {run.endpoint:<6} {run.ok:>7} ok in {run.elapsed:5.2f} s  {run.rps:8.1f}/s  "
+        f"    {run.endpoint:<11} {run.ok:>7} ok in {run.elapsed:5.2f} s  {run.rps:8.1f}/s  "
         f"p50 {run.percentile(50):6.2f} ms  p95 {run.percentile(95):6.2f} ms  "
         f"app CPU {per_response:.2f} ms/response  conns {run.split}\n"
         f"             cpu (cores): {run.cpu.summary()}{errors}{note}"
@@ -888,6 +890,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
     p.add_argument(
+        "--async-floor",
+        action="store_true",
+        help="also measure the no-op as an async def (no thread-pool hand-off)",
+    )
+    p.add_argument(
         "--profile",
         type=Path,
         metavar="DIR",
@@ -908,6 +915,8 @@ def _measure_all(
 ) -> tuple[dict[str, list[Run]], int, int, int, bool]:
     """Serve, set up, warm up and measure; (runs, round id, 201s, submit measurements, ok)."""
     runs: dict[str, list[Run]] = {"no-op": [], "submit": []}
+    if args.async_floor:
+        runs["no-op async"] = []
     measurements = 0  # of the submit route, warm-up and repeated ones included
     stored_expected = 0
     ok = True
@@ -934,12 +943,16 @@ def _measure_all(
         bench = Bench(args, server, integrator_key, db_name)
         floor = bench.target("no-op", NOOP_PATH.format(round_id=round_id), bodies)
         real = bench.target("submit", f"/api/v1/rounds/{round_id}/responses", bodies)
+        targets = [floor, real]
+        if args.async_floor:
+            path = NOOP_ASYNC_PATH.format(round_id=round_id)
+            targets.insert(1, bench.target("no-op async", path, bodies))
 
         def stored_by(run: Run) -> int:
             return run.statuses.get(201, 0) if args.generator != "wrk" else run.ok
 
         print(f"  warm-up: {args.warmup_seconds:g} s per endpoint")
-        for target in (floor, real):
+        for target in targets:
             run = bench.measure(target, limit=10**9, seconds=args.warmup_seconds)
             if target is real:
                 measurements += 1
@@ -950,7 +963,7 @@ def _measure_all(
 
         for i in range(args.repeats):
             print(f"  repeat {i + 1}/{args.repeats}")
-            for target in (floor, real):
+            for target in targets:
                 for attempt in range(args.retries + 1):
                     run = bench.measure(target, limit=args.requests, seconds=args.seconds)
                     if target is real:
@@ -1013,8 +1026,10 @@ def _report(args: argparse.Namespace, runs: dict[str, list[Run]]) -> bool:
     )
     labels = {
         "no-op": "no-op POST, same body + auth (floor)",
+        "no-op async": "the same no-op as async def",
         "submit": "POST /api/v1/rounds/{id}/responses",
     }
+    labels = {key: label for key, label in labels.items() if key in runs}
     rps: dict[str, float] = {}
     cost: dict[str, float] = {}  # CPU seconds per response: app + PostgreSQL + generator
     for key, label in labels.items():
@@ -1039,6 +1054,13 @@ def _report(args: argparse.Namespace, runs: dict[str, list[Run]]) -> bool:
         f"{cpu_ratio:.2f}; with the cores saturated the two agree unless other processes "
         "take a share)"
     )
+    if "no-op async" in runs:
+        strict = rps["submit"] / rps["no-op async"] if rps["no-op async"] else 0.0
+        strict_cpu = cost["no-op async"] / cost["submit"] if cost["submit"] else 0.0
+        print(
+            f"  ratio real/async floor: {strict:.2f} (by CPU per response: {strict_cpu:.2f}); "
+            "the floor without the thread-pool hand-off the real route no longer pays"
+        )
     met = rps["submit"] >= 1000 and ratio >= 0.4
     print(
         f"  target (>= 1000 responses/s on {os.cpu_count()} cores and >= 0.40 x floor): "

@@ -3,15 +3,21 @@
 ``create_bench_app`` builds the product app with ``survey_api.main.create_app`` and adds two
 routes that exist only here, never in the product app:
 
-    POST /bench/noop/rounds/{round_id}/responses    the floor
-    GET  /bench/worker                              which worker serves this connection
+    POST /bench/noop/rounds/{round_id}/responses          the floor
+    POST /bench/noop-async/rounds/{round_id}/responses    the same, as an ``async def``
+    GET  /bench/worker                                    which worker serves this connection
 
 The no-op route takes the same path parameter, the same body model (``ResponseSubmit``, validated
 the same way) and the same ``Authorization: Bearer`` header (parsed by the same ``HTTPBearer``
-scheme), is a plain ``def`` run in the thread pool like the real handler, and does nothing else:
-no database, no key lookup, answers ``201 {}``. Everything the real route pays on top of it
-(sessions, queries, the answer validation, the insert and commit, the receipt) is the
-application's own cost.
+scheme), is a plain ``def`` run in the thread pool (as the real handler was when issue 2 set the
+target: the floor of that stack), and does nothing else: no database, no key lookup, answers
+``201 {}``. Everything the real route pays on top of it (sessions, queries, the answer
+validation, the insert, the receipt) is the application's own cost.
+
+Since issue 11 the real route is an ``async def`` whose common case never enters the thread pool
+(responses/fast.py), so it no longer pays the hand-off the floor pays. The async no-op is the
+stricter floor for it: the same no-op without that hand-off (``bench_submit.py --async-floor``
+measures both).
 
 The no-op route is first in the app's route table, so it matches at once, while a submission
 walks the /api/v1 router to the responses routes (FastAPI's routing costs a few tenths of a
@@ -39,6 +45,7 @@ from survey_api.main import create_app
 from survey_api.responses.schemas import ResponseSubmit
 
 NOOP_PATH = "/bench/noop/rounds/{round_id}/responses"
+NOOP_ASYNC_PATH = "/bench/noop-async/rounds/{round_id}/responses"
 WORKER_PATH = "/bench/worker"
 
 
@@ -53,23 +60,35 @@ def noop_submit(
     return {}
 
 
+async def noop_submit_async(
+    round_id: Annotated[int, Path(description="The survey round's id.")],
+    body: ResponseSubmit,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> dict[str, Any]:
+    """The no-op on the event loop: no thread-pool hand-off."""
+    if credentials is None:
+        raise Unauthenticated("send an API key as 'Authorization: Bearer <key>'")
+    return {}
+
+
 async def which_worker() -> dict[str, int]:
     """The serving worker's process id: the load generator spreads its connections evenly."""
     return {"pid": os.getpid()}
 
 
 def add_noop_route(app: FastAPI) -> FastAPI:
-    """Add the bench routes to ``app``; the no-op first of all routes."""
-    app.add_api_route(
-        NOOP_PATH,
-        noop_submit,
-        methods=["POST"],
-        status_code=201,
-        include_in_schema=False,
-        name="bench_noop_submit",
-    )
-    routes = app.router.routes
-    routes.insert(0, routes.pop())
+    """Add the bench routes to ``app``; the no-ops first of all routes."""
+    for path, endpoint in ((NOOP_ASYNC_PATH, noop_submit_async), (NOOP_PATH, noop_submit)):
+        app.add_api_route(
+            path,
+            endpoint,
+            methods=["POST"],
+            status_code=201,
+            include_in_schema=False,
+            name=endpoint.__name__,
+        )
+        routes = app.router.routes
+        routes.insert(0, routes.pop())
     # FastAPI caches route lookups per router version: say that the list changed.
     mark_changed = getattr(app.router, "_mark_routes_changed", None)
     if mark_changed is not None:

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from survey_api import __version__
 from survey_api.config import DEV_SECRET, Settings, get_settings
-from survey_api.db import db_unavailable, make_engine, make_sessionmaker
+from survey_api.db import db_unavailable, make_async_pool, make_engine, make_sessionmaker
 from survey_api.exceptions import (
     ERROR_DESCRIPTIONS,
     PROBLEM_JSON,
@@ -221,7 +221,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             folder = Folder(app.state.sessionmaker, settings.fold_interval_seconds)
             folder.start()
+        # The submission fast path's (responses/fast.py); None on SQLite.
+        async_pool = make_async_pool(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            wait_seconds=settings.db_wait_seconds,
+        )
+        app.state.async_pool = async_pool
         yield
+        if async_pool is not None:
+            await async_pool.close()
         if folder is not None:
             folder.stop()
         engine.dispose()
@@ -309,8 +318,10 @@ def _include_routers(app: FastAPI) -> None:
     from survey_api.api import api_router
     from survey_api.console.router import router as console_router
     from survey_api.reports.router import page_router as reports_router
+    from survey_api.responses.router import hot_router as submissions_first
     from survey_api.web.router import router as web_router
 
+    app.include_router(submissions_first)  # matched first; hidden twin of a route of api_router
     app.include_router(api_router)
     # Pages for people (tenants, boards with a share link) are not part of the API contract.
     app.include_router(web_router, include_in_schema=False)

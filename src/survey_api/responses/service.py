@@ -65,6 +65,29 @@ def _open_round_for_area(
     return survey_round, definition, bool(has_area)
 
 
+# The rounds the submission fast path (responses/fast.py) can take, per database URL: the
+# questionnaire version a slow submission found and its parsed definition. The fast statement
+# checks in SQL that the round still has that version, so an entry can never be wrong, only
+# missing (then the slow path runs and remembers it).
+_fast_rounds: dict[tuple[str, int], tuple[int, QuestionnaireDefinition]] = {}
+_FAST_ROUNDS_LIMIT = 1024
+
+
+def remember_for_fast_path(
+    session: Session, survey_round: SurveyRound, definition: QuestionnaireDefinition
+) -> None:
+    """Let later submissions to this round in this process take the fast path."""
+    if len(_fast_rounds) >= _FAST_ROUNDS_LIMIT:
+        _fast_rounds.clear()
+    key = (str(session.get_bind().engine.url), survey_round.id)
+    _fast_rounds[key] = (survey_round.questionnaire_version_id, definition)
+
+
+def fast_path_round(url: str, round_id: int) -> tuple[int, QuestionnaireDefinition] | None:
+    """The version id and definition remembered for a round, if a submission found them."""
+    return _fast_rounds.get((url, round_id))
+
+
 def answer_errors(
     definition: QuestionnaireDefinition, language: str, answers: Any, loc: Sequence[str | int]
 ) -> list[dict[str, Any]]:
@@ -139,6 +162,7 @@ def submit(
         area_id = data.area_id
         if not has_area:  # as rounds_service.require_area
             raise NotFound(f"area {area_id} does not take part in survey round {round_id}")
+        remember_for_fast_path(session, survey_round, definition)
     return store(
         session,
         survey_round,
