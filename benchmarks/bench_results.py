@@ -122,8 +122,8 @@ def copy_responses(url: str, round_id: int, area_ids: list[int], n: int, pool: l
     today = date.today()
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         with cur.copy(
-            "COPY response (survey_round_id, area_id, language, channel, submitted_date, answers)"
-            " FROM STDIN"
+            "COPY response (survey_round_id, area_id, language, channel, entry, submitted_date, "
+            "answers) FROM STDIN"
         ) as copy:
             for i in range(n):
                 copy.write_row(
@@ -132,6 +132,7 @@ def copy_responses(url: str, round_id: int, area_ids: list[int], n: int, pool: l
                         area_ids[i % len(area_ids)],
                         "sv",
                         "paper",
+                        "api",
                         today,
                         pool[rng.randrange(len(pool))],
                     )

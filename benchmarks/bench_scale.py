@@ -63,9 +63,9 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_submit  # noqa: E402  (sibling scripts, not a package)
-from bench_freshness import copy_more  # noqa: E402
 from bench_results import (  # noqa: E402
     answer_pool,
+    copy_responses,
     create_database,
     create_round,
     drop_database,
@@ -445,9 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
         pool = answer_pool(load_standard_definition(), 5000, seed=5)
         start = time.perf_counter()
-        copy_more(plain_url, read_round, setup.area_ids, args.responses, pool)
-        with psycopg.connect(plain_url, autocommit=True) as conn:
-            conn.execute("ANALYZE response")
+        copy_responses(plain_url, read_round, setup.area_ids, args.responses, pool)
         print(
             f"  database {name}: {args.areas} areas; read round {read_round} with "
             f"{args.responses} responses (COPY {time.perf_counter() - start:.1f} s); "
