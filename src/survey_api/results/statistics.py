@@ -219,13 +219,37 @@ def wilson(x: int, n: int) -> ShareEstimate:
 # more for pooled groups), which alone would take most of the O(cells) results budget.
 @functools.lru_cache(maxsize=8192)
 def t_quantile(df: float, q: float = 0.975) -> float:
-    """Quantile of Student's t distribution (SciPy), as a plain float."""
+    """Quantile of Student's t distribution (SciPy's), as a plain float.
+
+    A round's means need t(0.975, n - 1) only: for n - 1 up to 4,999 those are SciPy's own
+    values, stored (:mod:`.t_table`); above, the Cornish-Fisher expansion in 1/df to the
+    fourth order, within 4 units in the last place of SciPy's (tests check both), so reading
+    results loads no SciPy. Anything else (Welch's fractional df in trends) asks SciPy.
+    """
+    if q == 0.975 and df >= 1 and float(df).is_integer():
+        from survey_api.results.t_table import T975_MAX_DF, t975_table
+
+        if df <= T975_MAX_DF:
+            return t975_table()[int(df) - 1]
+        return _t975_expansion(df)
     # Imported on first use, and only the special function: ``scipy.stats.t.ppf`` computes
     # exactly this (bit for bit) but importing scipy.stats takes ~70 MB more than NumPy, and
-    # ``scipy.special`` ~27 MB, in every process that reads results.
+    # ``scipy.special`` ~27 MB.
     from scipy.special import stdtrit
 
     return float(stdtrit(df, q))
+
+
+# Abramowitz & Stegun 26.7.5: t(q, df) = z + g1(z)/df + g2(z)/df² + g3(z)/df³ + g4(z)/df⁴ + …
+# with z the normal quantile; at df >= 5,000 the next term is below 1e-19.
+_G1 = (Z**3 + Z) / 4
+_G2 = (5 * Z**5 + 16 * Z**3 + 3 * Z) / 96
+_G3 = (3 * Z**7 + 19 * Z**5 + 17 * Z**3 - 15 * Z) / 384
+_G4 = (79 * Z**9 + 776 * Z**7 + 1482 * Z**5 - 1920 * Z**3 - 945 * Z) / 92160
+
+
+def _t975_expansion(df: float) -> float:
+    return Z + (_G1 + (_G2 + (_G3 + _G4 / df) / df) / df) / df
 
 
 def mean_estimate(n: int, total: float, total_sq: float) -> MeanEstimate:
