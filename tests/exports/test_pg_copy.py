@@ -152,7 +152,9 @@ def _set_up(org: Org, db: sessionmaker[Session]) -> tuple[int, list[dict[str, An
             )
             expected.append({"area_index": 1, "number": None, "text": value, **answers})
         # A code no API call can make (the pattern refuses it), to prove the defusing.
-        session.execute(update(Area).where(Area.id == areas[1]["id"]).values(code="@omr=1"))
+        session.execute(
+            update(Area).where(Area.id == areas[1]["id"]).values(code=HOSTILE_AREA_CODE)
+        )
         session.commit()
     return round_id, expected
 
@@ -253,6 +255,9 @@ def test_postgresql_copy_writes_the_python_paths_bytes(
     monkeypatch.setattr(service, "response_rows", no_python_path)
     downloaded = _download(org, round_id, fmt, include_text)
     assert downloaded == python_path
+    # Small chunks: some with quoted fields (newlines inside), some without.
+    monkeypatch.setattr(pg_copy, "CHUNK_BYTES", 400)
+    assert _download(org, round_id, fmt, include_text) == python_path
     assert downloaded.count(b"\r\n") >= len(NUMBERS) + len(HOSTILE_TEXTS) + 1
 
 
