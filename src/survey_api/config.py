@@ -51,12 +51,12 @@ class Settings(BaseSettings):
         "the background and warms their results, so reads rarely fold (0: only reads fold).",
     )
     results_cache_bytes: int = Field(
-        default=6_000_000,
+        default=16_000_000,
         ge=0,
         description="Bytes of serialised round results each process keeps to answer repeated "
         "reads of an unchanged round without rebuilding them, least recently read dropped "
         "first. A whole round of 50 areas is about 1.1 MB (with a breakdown about 4 MB): the "
-        "default keeps the last five or so, and a worker that has read every round of an "
+        "default keeps the last dozen or so, and a worker that has read every round of an "
         "organisation stays under 150 MB. 0 turns the cache off.",
     )
     db_pool_size: int = 10
