@@ -221,3 +221,22 @@ def test_the_per_read_fields_are_written_into_a_cached_payload() -> None:
         {**built, "as_of": later, "pending": 7}
     )
     assert entry.cost >= len(pydantic_core.to_json(built))
+
+
+def test_the_console_s_models_and_dicts_are_the_same_from_a_build_and_from_the_cache(
+    org: Org, cache: PayloadCache, db: sessionmaker[Session]
+) -> None:
+    survey_round = _filled_round(org, random.Random(14))
+    with db() as session:
+        misses = cache.misses
+        built = payload.round_results(session, org.id, survey_round.id)
+        built_dict = payload.round_payload(session, org.id, survey_round.id, by="kon")
+        assert cache.misses == misses + 2
+        hits = cache.hits
+        cached = payload.round_results(session, org.id, survey_round.id)
+        cached_dict = payload.round_payload(session, org.id, survey_round.id, by="kon")
+        assert cache.hits == hits + 2
+    # Equal apart from the instant of each read.
+    assert cached.as_of >= built.as_of and cached_dict["as_of"] >= built_dict["as_of"]
+    assert cached.model_copy(update={"as_of": built.as_of}) == built
+    assert {**cached_dict, "as_of": built_dict["as_of"]} == built_dict

@@ -236,12 +236,12 @@ def round_results(
 
     With none of ``items``/``indicators``/``indices`` everything is returned; with any of them,
     only what they list. ``area_ids`` limits the areas listed (pools always cover the round).
-    Validated straight from the cached JSON: the same figures as the API sends, and no
-    intermediate dicts.
+    A cached round is validated straight from its JSON (the same figures as the API sends).
     """
-    return RoundResults.model_validate_json(
-        round_results_json(session, organisation_id, round_id, **query)
-    )
+    header, entry, built = _cached(session, organisation_id, round_id, query)
+    if built is not None:
+        return RoundResults.model_validate(built)  # no JSON round trip for a fresh build
+    return RoundResults.model_validate_json(entry.with_fields(header.folded.as_of, header.pending))
 
 
 def round_results_json(
@@ -256,11 +256,7 @@ def round_results_json(
     round is served from this process's cache of serialised payloads (see
     :class:`PayloadCache`), with only ``as_of`` and ``pending`` written in afresh.
     """
-    header, key = _header_and_key(session, organisation_id, round_id, query)
-    entry = _PAYLOAD_CACHE.get(key)
-    if entry is None:
-        payload = _build_payload(session, organisation_id, round_id, header=header, **query)
-        entry = _PAYLOAD_CACHE.put(key, _serialise(payload))
+    header, entry, _ = _cached(session, organisation_id, round_id, query)
     return entry.with_fields(header.folded.as_of, header.pending)
 
 
@@ -269,19 +265,28 @@ def round_payload(
 ) -> Json:
     """:func:`round_results` as plain data (dicts and lists in the RoundResults shape).
 
-    Decoded from the cached JSON, so every value is JSON's own type except ``as_of``, which
-    stays a datetime as in a fresh build. Fills the cache like a read (the background folder
-    uses it to warm a round).
+    From the cache it is decoded JSON, so every value is JSON's own type except ``as_of``,
+    which stays a datetime as in a fresh build. Fills the cache like a read (the background
+    folder uses it to warm a round).
     """
-    header, key = _header_and_key(session, organisation_id, round_id, query)
-    entry = _PAYLOAD_CACHE.get(key)
-    if entry is None:
-        payload = _build_payload(session, organisation_id, round_id, header=header, **query)
-        _PAYLOAD_CACHE.put(key, _serialise(payload))
-        return payload
+    header, entry, built = _cached(session, organisation_id, round_id, query)
+    if built is not None:
+        return built
     decoded: Json = pydantic_core.from_json(entry.with_fields(None, header.pending))
     decoded["as_of"] = header.folded.as_of
     return decoded
+
+
+def _cached(
+    session: Session, organisation_id: int, round_id: int, query: RoundQuery
+) -> tuple[RoundHeader, CachedPayload, Json | None]:
+    """The payload's cache entry, built and kept first on a miss (then with the built data)."""
+    header, key = _header_and_key(session, organisation_id, round_id, query)
+    entry = _PAYLOAD_CACHE.get(key)
+    if entry is not None:
+        return header, entry, None
+    built = _build_payload(session, organisation_id, round_id, header=header, **query)
+    return header, _PAYLOAD_CACHE.put(key, _serialise(built)), built
 
 
 # --- the payload cache ----------------------------------------------------------------------
