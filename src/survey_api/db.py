@@ -98,7 +98,10 @@ class AsyncPool:
             self._slots = asyncio.Semaphore(self.size)
         slots = self._slots
         try:
-            await asyncio.wait_for(slots.acquire(), self.wait_seconds)
+            if slots.locked():  # wait_for costs a task: only when a wait is possible
+                await asyncio.wait_for(slots.acquire(), self.wait_seconds)
+            else:
+                await slots.acquire()
         except TimeoutError:
             wait = self.wait_seconds
             raise PoolTimeout(f"no database connection came free in {wait} s") from None

@@ -6,6 +6,7 @@ path) the same requests must give the same answers. A spy on ``fast.try_submit``
 path stored what, so the tests can insist the fast path was really taken on PostgreSQL.
 """
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from survey_api.db import PoolTimeout, make_async_pool
 from survey_api.models import ApiKey, Response, SurveyRound, utcnow
 from survey_api.responses import fast
 from survey_api.responses.schemas import ResponseReceipt
@@ -273,3 +275,32 @@ def test_connections_the_server_ended_are_replaced(
     assert response_count(db, r.id) == 3
     with db() as session:
         assert session.scalar(select(Response.id).where(Response.id == receipt["id"]))
+
+
+def test_the_fast_path_pool_is_bounded_and_gives_up_in_time(
+    database_url: str, backend: str
+) -> None:
+    """As the synchronous pool: at most its size in connections, a bounded wait for one
+    (then PoolTimeout, which the route answers as 503), and a freed one is used again."""
+    if backend != "postgresql":
+        pytest.skip("the fast path's pool is PostgreSQL's")
+    pool = make_async_pool(database_url, pool_size=1, wait_seconds=0.3)
+    assert pool is not None and pool.size == 2
+    assert make_async_pool("sqlite:///x.sqlite") is None
+
+    async def scenario() -> list[int]:
+        pids: list[int] = []
+        async with pool.connection() as first, pool.connection() as second:
+            pids += [first.info.backend_pid, second.info.backend_pid]
+            with pytest.raises(PoolTimeout):
+                async with pool.connection():
+                    pass
+        async with pool.connection() as again:
+            pids.append(again.info.backend_pid)
+            cursor = await again.execute("SELECT 1")
+            assert await cursor.fetchone() == (1,)
+        await pool.close()
+        return pids
+
+    first, second, again = asyncio.run(scenario())
+    assert first != second and again in (first, second)
