@@ -160,11 +160,18 @@ def load_header(
         # A round that closed by its date: the code answers still waiting join it now.
         pending.release_all(session, round_id)
         waiting = 0
+    folded = fold_round(session, round_id, definition)
+    if folded.folded:
+        # Folding took the round's exclusive lock, which holds back every submission to the
+        # round until this transaction ends: end it now, not after the caller has built a
+        # payload from the tallies (what it read so far, and a release of pending answers
+        # above, would be committed at the end of the request anyway).
+        session.commit()
     return RoundHeader(
         survey_round=survey_round,
         definition=definition,
         pending=waiting,
-        folded=fold_round(session, round_id, definition),
+        folded=folded,
         areas=queries.areas_of_round(session, round_id, round_year(survey_round)),
         invitations=queries.invitations_issued(session, round_id),
         min_cell=min_cell_of(session, organisation_id) if min_cell is None else min_cell,
