@@ -221,6 +221,10 @@ def test_the_per_read_fields_are_written_into_a_cached_payload() -> None:
         {**built, "as_of": later, "pending": 7}
     )
     assert entry.cost >= len(pydantic_core.to_json(built))
+    # Wherever the two fields sit.
+    for shape in ({"as_of": later, "pending": 1}, {"as_of": later, "pending": 1, "n": [1]}):
+        cut = CachedPayload(*payload._serialise(shape), key_bytes=0)
+        assert cut.with_fields(later, 3) == pydantic_core.to_json({**shape, "pending": 3})
 
 
 def test_the_console_s_models_and_dicts_are_the_same_from_a_build_and_from_the_cache(

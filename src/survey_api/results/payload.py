@@ -346,7 +346,7 @@ def _serialise(payload: Json) -> tuple[bytes, bytes]:
         raise AssertionError("as_of and pending must be adjacent in a round payload")
     before = {k: payload[k] for k in keys[:at]}
     after = {k: payload[k] for k in keys[at + 2 :]}
-    head = pydantic_core.to_json(before)[:-1] + _AS_OF
+    head = pydantic_core.to_json(before)[:-1] + _AS_OF if before else b'{"as_of":'
     tail = b"," + pydantic_core.to_json(after)[1:] if after else b"}"
     return head, tail
 
