@@ -204,7 +204,7 @@ def test_a_fold_waits_for_a_fast_submission_and_none_is_lost(
     try:
         folder.execute(
             text("SELECT pg_advisory_xact_lock(:namespace, :round_id)"),
-            {"namespace": fold._LOCK_NAMESPACE, "round_id": r.id},
+            {"namespace": fold.LOCK_NAMESPACE, "round_id": r.id},
         )
         thread = threading.Thread(target=lambda: answered.append(submit(org.integrator, r)))
         thread.start()

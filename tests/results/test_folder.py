@@ -176,7 +176,7 @@ def test_a_read_that_folds_lets_submissions_in_before_it_builds_the_payload(
         pytest.skip("SQLite has no advisory locks: one writer at a time")
     import psycopg
 
-    from survey_api.results.fold import _LOCK_NAMESPACE
+    from survey_api.results.fold import LOCK_NAMESPACE
 
     survey_round = open_round(org.analyst, n_areas=1)
     upload(org.integrator, survey_round.id, survey_round.area_ids[0], generate(random.Random(1), 4))
@@ -192,7 +192,7 @@ def test_a_read_that_folds_lets_submissions_in_before_it_builds_the_payload(
             try:
                 other.execute(
                     "SELECT pg_advisory_xact_lock_shared(%s, %s)",
-                    (_LOCK_NAMESPACE, survey_round.id),
+                    (LOCK_NAMESPACE, survey_round.id),
                 )
             except psycopg.errors.LockNotAvailable as error:
                 submitter_waited.append(str(error))

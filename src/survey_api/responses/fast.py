@@ -29,7 +29,7 @@ from survey_api.auth.service import hash_key
 from survey_api.db import AsyncPool
 from survey_api.responses import service
 from survey_api.responses.schemas import ResponseReceipt, ResponseSubmit
-from survey_api.results.fold import _LOCK_NAMESPACE as FOLD_LOCK_NAMESPACE
+from survey_api.results.fold import LOCK_NAMESPACE as FOLD_LOCK_NAMESPACE
 from survey_api.rounds import service as rounds_service
 
 assert all(role.isalpha() for role in UPLOADER_ROLES)  # written into the statement below

@@ -56,6 +56,7 @@ __all__ = [
     "BASE_NON_SUBSTANTIVE",
     "BASE_VALID",
     "DEFAULT_BATCH_SIZE",
+    "LOCK_NAMESPACE",
     "FoldResult",
     "TallyLayout",
     "fold_round",
@@ -68,8 +69,9 @@ __all__ = [
 DEFAULT_BATCH_SIZE = 5000
 
 # Advisory locks are keyed (namespace, round id) so they never collide with other users of
-# PostgreSQL advisory locks on the same database. 0x7461_6C79 is "taly".
-_LOCK_NAMESPACE = 0x7461_6C79
+# PostgreSQL advisory locks on the same database. 0x7461_6C79 is "taly". Public: the submission
+# fast path (responses/fast.py) takes the shared lock inside its one statement.
+LOCK_NAMESPACE = 0x7461_6C79
 # Set in a session's info once its transaction holds a lock a folder may wait for (a round's
 # shared advisory lock, or a watermark row): such a transaction must not wait for a folder.
 _HOLDS_ROUND_LOCK = "survey_api.holds_round_lock"
@@ -99,7 +101,7 @@ def hold_round_for_submission(session: Session, round_id: int) -> None:
     if connection.dialect.name == "postgresql":
         # On the hot path of every submission: a prebuilt statement on the session's own
         # connection (same transaction) skips the ORM's per-statement work.
-        connection.execute(_HOLD_SHARED, {"namespace": _LOCK_NAMESPACE, "round_id": round_id})
+        connection.execute(_HOLD_SHARED, {"namespace": LOCK_NAMESPACE, "round_id": round_id})
         _mark_round_lock(session)
 
 
@@ -119,7 +121,7 @@ def _lock_round_for_fold(session: Session, round_id: int) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text("SELECT pg_advisory_xact_lock(:namespace, :round_id)"),
-            {"namespace": _LOCK_NAMESPACE, "round_id": round_id},
+            {"namespace": LOCK_NAMESPACE, "round_id": round_id},
         )
 
 
