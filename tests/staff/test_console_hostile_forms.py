@@ -565,7 +565,14 @@ def test_every_console_form_answers_hostile_input_with_a_page_and_stores_nothing
     assert not problems, "\n".join(problems)
     # Whatever was accepted, no NUL reached a row (SQLite would have kept it silently).
     assert admins.posts > 5 * len(forms) and analysts.posts > 0
-    stored = [row for table in rows(world).values() for row in table if "\\x00" in row]
+    # (tally_block holds float64 arrays as bytes: its zero bytes are numbers, not text.)
+    stored = [
+        row
+        for name, table in rows(world).items()
+        if name != "tally_block"
+        for row in table
+        if "\\x00" in row
+    ]
     assert not stored, stored
     # some hostile text is legitimate text (a formula as an area's name)
     assert any("areas" in action for action, _what in admins.accepted), admins.accepted
