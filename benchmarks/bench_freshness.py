@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_results import (  # noqa: E402  (a sibling script, not a package)
     answer_pool,
+    copy_responses,
     create_database,
     create_round,
     drop_database,
@@ -88,38 +89,23 @@ class Target:
                 Path(self.name + suffix).unlink(missing_ok=True)
 
     def load(self, round_id: int, area_ids: list[int], n: int, pool: list[str]) -> None:
-        """n more responses in the round, committed before the next read."""
-        rng = random.Random()
-        today = date.today()
-        rows = [
-            (
-                round_id,
-                area_ids[i % len(area_ids)],
-                "sv",
-                "paper",
-                "api",
-                today,
-                pool[rng.randrange(len(pool))],
-            )
-            for i in range(n)
-        ]
-        if self.kind == "sqlite":
-            with sqlite3.connect(self.name) as conn:
-                conn.executemany(
-                    "INSERT INTO response (survey_round_id, area_id, language, channel, entry, "
-                    "submitted_date, answers) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(*row[:5], row[5].isoformat(), row[6]) for row in rows],
-                )
+        """n more responses in the round, committed before the next read (PostgreSQL:
+        bench_results' COPY)."""
+        if self.kind == "postgresql":
+            plain = self.url.replace("postgresql+psycopg://", "postgresql://", 1)
+            copy_responses(plain, round_id, area_ids, n, pool)
             return
-        plain = self.url.replace("postgresql+psycopg://", "postgresql://", 1)
-        with psycopg.connect(plain) as conn, conn.cursor() as cur:
-            with cur.copy(
-                "COPY response (survey_round_id, area_id, language, channel, entry, "
-                "submitted_date, answers) FROM STDIN"
-            ) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            conn.commit()
+        rng = random.Random()
+        today = date.today().isoformat()
+        with sqlite3.connect(self.name) as conn:
+            conn.executemany(
+                "INSERT INTO response (survey_round_id, area_id, language, channel, entry, "
+                "submitted_date, answers) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (round_id, area_ids[i % len(area_ids)], "sv", "paper", "api", today, answers)
+                    for i, answers in enumerate(rng.choices(pool, k=n))
+                ],
+            )
 
     def analyze(self) -> None:
         if self.kind == "postgresql":
