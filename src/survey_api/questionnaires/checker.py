@@ -8,11 +8,12 @@ from importlib import resources
 from pydantic import ValidationError
 
 from survey_api.questionnaires.document import (
+    DEFAULT_STANDARD_KEY,
     KEY_RE,
     LANGUAGE_RE,
     MAX_TEXT_MAX_LENGTH,
     QUESTIONNAIRE_KEY_RE,
-    STANDARD_DEFINITION_FILE,
+    STANDARD_DEFINITION_FILES,
     DefinitionError,
     FieldErrorDict,
     Item,
@@ -36,15 +37,24 @@ def parse_definition(data: object) -> QuestionnaireDefinition:
     return definition
 
 
+def standard_keys() -> tuple[str, ...]:
+    """Keys of the shipped standard questionnaires, the default (trygghetsmätning) first."""
+    return tuple(name.removesuffix(".json") for name in STANDARD_DEFINITION_FILES)
+
+
 @cache
-def load_standard_definition() -> QuestionnaireDefinition:
-    """The bundled standard questionnaire (trygghetsmätning), parsed and checked."""
-    text = (
-        resources.files("survey_api")
-        .joinpath("data", STANDARD_DEFINITION_FILE)
-        .read_text(encoding="utf-8")
-    )
+def load_standard_definition(key: str = DEFAULT_STANDARD_KEY) -> QuestionnaireDefinition:
+    """A shipped standard questionnaire by key (the trygghetsmätning by default), parsed and
+    checked; KeyError for a key that is not shipped."""
+    if key not in standard_keys():
+        raise KeyError(key)
+    text = resources.files("survey_api").joinpath("data", f"{key}.json").read_text(encoding="utf-8")
     return parse_definition(json.loads(text))
+
+
+def standard_definitions() -> tuple[QuestionnaireDefinition, ...]:
+    """Every shipped standard questionnaire, the default first."""
+    return tuple(load_standard_definition(key) for key in standard_keys())
 
 
 def _from_pydantic(exc: ValidationError) -> list[FieldErrorDict]:

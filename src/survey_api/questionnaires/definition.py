@@ -8,7 +8,12 @@ working everywhere.
 """
 
 from survey_api.questionnaires.answers import is_visible, validate_answers, visible_items
-from survey_api.questionnaires.checker import load_standard_definition, parse_definition
+from survey_api.questionnaires.checker import (
+    load_standard_definition,
+    parse_definition,
+    standard_definitions,
+    standard_keys,
+)
 from survey_api.questionnaires.comparability import ItemSignature, item_signature
 from survey_api.questionnaires.document import (
     CHOICE_KINDS,
@@ -45,6 +50,8 @@ __all__ = [
     "item_signature",
     "load_standard_definition",
     "parse_definition",
+    "standard_definitions",
+    "standard_keys",
     "validate_answers",
     "visible_items",
 ]

@@ -1,6 +1,7 @@
 """The questionnaire definition document: its pydantic models, limits and error shape.
 
-A definition is the JSON document shipped as ``data/trygghetsmatning-standard.json``. This module
+A definition is the JSON document shipped as ``data/trygghetsmatning-standard.json`` (and the
+other standard questionnaires of ``STANDARD_DEFINITION_FILES``). This module
 is pure (no database, no web framework) so the API, the tenant web form, bulk upload and the
 results code all share one reading of it.
 
@@ -34,6 +35,13 @@ MAX_CODE = 2_147_483_647
 # or overflow (float(10**400) raises).
 MAX_ABS_NUMBER = 10**15
 STANDARD_DEFINITION_FILE = "trygghetsmatning-standard.json"
+# The standard questionnaires shipped in ``data/``, the trygghetsmätning first (the default);
+# each file is named after its questionnaire key.
+STANDARD_DEFINITION_FILES: tuple[str, ...] = (
+    STANDARD_DEFINITION_FILE,
+    "kundenkat-standard.json",
+)
+DEFAULT_STANDARD_KEY = "trygghetsmatning-standard"
 
 # Item/section/indicator/index keys end up in URLs, CSV headers and `?by=` parameters.
 KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
