@@ -13,7 +13,7 @@ it and shows the text); in XLSX every text cell is written as a string, never a 
 import csv
 import io
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 ExportFormat = Literal["csv", "csv-excel", "xlsx"]
@@ -107,16 +107,22 @@ def xlsx_stream(
     sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
     *,
     text_columns: Sequence[int] | None = None,
+    properties: Mapping[str, str] | None = None,
 ) -> Iterator[bytes]:
     """Write sheets to a write-only workbook on disk, then stream the file.
 
     `text_columns` as in csv_stream: only those cells go through xlsx_cell, the others are
     handed to openpyxl as they are (its own per-cell XML writing is most of the time; see
-    benchmarks/README.md, bench_export.py).
+    benchmarks/README.md, bench_export.py). `properties` are document properties (title,
+    subject, keywords, description: what Excel shows under File > Info), never cells, so the
+    sheets keep the layout integrators read.
     """
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
+    for name, value in (properties or {}).items():
+        setattr(workbook.properties, name, ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=title[:31])
         sheet.append([xlsx_cell(sheet, v) for v in header])
@@ -144,10 +150,14 @@ def table_stream(
     rows: Iterable[Sequence[Any]],
     *,
     text_columns: Sequence[int] | None = None,
+    properties: Mapping[str, str] | None = None,
 ) -> Iterator[bytes]:
-    """One table in the requested format (`text_columns` as in csv_stream)."""
+    """One table in the requested format (`text_columns` as in csv_stream; `properties`, the
+    workbook's document properties, only in xlsx: a CSV has none and keeps its columns)."""
     if fmt == "xlsx":
-        return xlsx_stream([(title, header, rows)], text_columns=text_columns)
+        return xlsx_stream(
+            [(title, header, rows)], text_columns=text_columns, properties=properties
+        )
     return csv_stream(header, rows, excel=fmt == "csv-excel", text_columns=text_columns)
 
 

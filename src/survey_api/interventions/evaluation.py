@@ -37,6 +37,7 @@ from survey_api.models import (
     SurveyRound,
 )
 from survey_api.questionnaires import service as questionnaires_service
+from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.results import queries as results_queries
 from survey_api.results import service as results_service
 from survey_api.results.service import Target
@@ -62,8 +63,10 @@ def evaluate(
     comparison_area_ids: Sequence[int] | None = None,
     before_period: str | None = None,
     after_period: str | None = None,
+    questionnaire: str | None = None,
 ) -> InterventionEvaluation:
-    """The four cells, the DiD estimate with its interval, the pre-trend and the caveat."""
+    """The four cells, the DiD estimate with its interval, the pre-trend and the caveat, all
+    from the rounds of one survey (``questionnaire``, a key; default: see :func:`_survey`)."""
     intervention = interventions_service.get_intervention(session, organisation_id, intervention_id)
     treated = interventions_service.area_ids_of(session, [intervention.id])[intervention.id]
     if comparison_area_ids:
@@ -77,7 +80,8 @@ def evaluate(
             "no comparison areas: choose some with comparison_area_id, or register areas of the "
             "same area type without an intervention of this category"
         )
-    rounds = _comparable_rounds(session, organisation_id, target)
+    survey = _survey(session, organisation_id, target, questionnaire)
+    rounds = _comparable_rounds(survey.rounds, target)
     choice = _choose_rounds(rounds, intervention.start_date, target, before_period, after_period)
     b, a = choice.before, choice.after
     # Placebo rounds: the same kind as "before", earlier than it and closed before the start.
@@ -119,8 +123,12 @@ def evaluate(
         comparison_rule=rule,
         before_period=b.period,
         after_period=a.period,
+        questionnaire_key=survey.key,
         period_choice=choice.choice,
-        period_note=choice.note,
+        period_note={
+            lang: " ".join(part for part in (survey.note.get(lang), text) if part)
+            for lang, text in choice.note.items()
+        },
         cells=cells,
         did=did,
         pre_trend=pre_trend,
@@ -289,15 +297,98 @@ def _measure_keys(target: Target, survey_round: SurveyRound, session: Session) -
     return {target.key}
 
 
-def _comparable_rounds(session: Session, organisation_id: int, target: Target) -> list[SurveyRound]:
-    """Rounds with the target whose definition matches the latest one's (one series)."""
-    rounds = [
-        (r, questionnaires_service.published_definition(session, r.questionnaire_version_id))
-        for r in results_queries.rounds_of_organisation(session, organisation_id)
+@dataclass(frozen=True)
+class _Survey:
+    """The survey (questionnaire) an evaluation keeps to, its rounds carrying the target in
+    period order, and a sentence saying why it was chosen (empty when it was the only one)."""
+
+    key: str
+    rounds: list[tuple[SurveyRound, QuestionnaireDefinition]]
+    note: dict[str, str]
+
+
+def _survey(
+    session: Session, organisation_id: int, target: Target, questionnaire: str | None
+) -> _Survey:
+    """The rounds of one survey that carry the target: the requested questionnaire's, else,
+    when several surveys carry it (a kundenkät reusing a trygghetsmätning item by key), the
+    one with the most such rounds, ties to the one whose latest round is the latest (period,
+    then round id). A difference-in-differences never mixes surveys: its four cells would
+    compare different samples and contexts."""
+    rounds = results_queries.rounds_of_organisation(session, organisation_id)
+    surveys = rounds_service.questionnaires_of_versions(
+        session, {r.questionnaire_version_id for r in rounds}
+    )
+    if questionnaire is not None:
+        wanted = rounds_service.questionnaire_by_key(session, organisation_id, questionnaire).id
+        rounds = [r for r in rounds if surveys[r.questionnaire_version_id].id == wanted]
+    relevant = [
+        (r, d)
+        for r in rounds
+        if target.present_in(
+            d := questionnaires_service.published_definition(session, r.questionnaire_version_id)
+        )
     ]
-    relevant = [(r, d) for r, d in rounds if target.present_in(d)]
     if not relevant:
-        raise NotFound(f"no survey round of yours has {target.kind} '{target.key}'")
+        raise NotFound(
+            f"no survey round of yours has {target.kind} '{target.key}'"
+            + ("" if questionnaire is None else f" in questionnaire {questionnaire!r}")
+        )
+    by_key: dict[str, list[tuple[SurveyRound, QuestionnaireDefinition]]] = {}
+    for pair in relevant:
+        by_key.setdefault(surveys[pair[0].questionnaire_version_id].key, []).append(pair)
+    what = f"{target.kind} '{target.key}'"
+    if questionnaire is not None:
+        name = surveys[relevant[-1][0].questionnaire_version_id].name
+        return _Survey(
+            questionnaire,
+            relevant,
+            {
+                "en": f"Survey: {_name(name, 'en', questionnaire)} ({questionnaire}), as "
+                "requested.",
+                "sv": f"Enkät: {_name(name, 'sv', questionnaire)} ({questionnaire}), enligt "
+                "begäran.",
+            },
+        )
+    if len(by_key) == 1:
+        return _Survey(next(iter(by_key)), relevant, {})
+
+    def rank(key: str) -> tuple[int, str, int]:
+        latest = by_key[key][-1][0]  # rounds come in period order, then id
+        return (len(by_key[key]), latest.period, latest.id)
+
+    key = max(by_key, key=rank)
+    chosen = by_key[key]
+    name = surveys[chosen[-1][0].questionnaire_version_id].name
+    others = ", ".join(k for k in sorted(by_key) if k != key)
+    tied = sum(1 for k in by_key if len(by_key[k]) == len(chosen)) > 1
+    count = len(chosen)
+    return _Survey(
+        key,
+        chosen,
+        {
+            "en": f"Survey: {_name(name, 'en', key)} ({key}), the survey with the most rounds "
+            f"with {what} ({count}"
+            + ("; tied, and its latest round is the latest" if tied else "")
+            + f"). Rounds of {others} are left out: an evaluation never mixes surveys "
+            "(questionnaire= to choose).",
+            "sv": f"Enkät: {_name(name, 'sv', key)} ({key}), den enkät som har flest mätningar "
+            f"med {what} ({count}"
+            + ("; lika många, och dess senaste mätning är den senaste" if tied else "")
+            + f"). Mätningar i {others} räknas inte med: en utvärdering blandar aldrig enkäter "
+            "(questionnaire= för att välja).",
+        },
+    )
+
+
+def _name(names: dict[str, str], lang: str, key: str) -> str:
+    return names.get(lang) or names.get("sv") or next(iter(names.values()), key)
+
+
+def _comparable_rounds(
+    relevant: Sequence[tuple[SurveyRound, QuestionnaireDefinition]], target: Target
+) -> list[SurveyRound]:
+    """The survey's rounds whose definition matches its latest one's (one series)."""
     if target.kind == "item":
         item = relevant[-1][1].item(target.key)
         if not item.favourable:

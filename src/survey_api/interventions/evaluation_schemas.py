@@ -73,11 +73,18 @@ class InterventionEvaluation(BaseModel):
         "before that opened on or after the start; while none has closed, the latest open one "
         "(`after=` to choose)."
     )
+    questionnaire_key: str = Field(
+        description="The survey (questionnaire key) whose rounds every cell comes from: an "
+        "evaluation never mixes surveys. Default: the only survey whose rounds carry the "
+        "target, else the one with the most such rounds (ties: the one whose latest round is "
+        "the latest), said in `period_note` (`questionnaire=` to choose)."
+    )
     period_choice: Literal["default", "requested"] = Field(
         description="`requested` when `before=` or `after=` was given."
     )
     period_note: dict[str, str] = Field(
-        description="In Swedish and English: which periods are compared and why."
+        description="In Swedish and English: which periods are compared and why, and which "
+        "survey when the target is carried by more than one or one was asked for."
     )
     cells: list[EvaluationCell]
     did: Estimate | None = Field(

@@ -16,7 +16,7 @@ from survey_api.interventions.schemas import (
 )
 from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 from survey_api.results.service import Target
-from survey_api.rounds.schemas import PERIOD_PATTERN
+from survey_api.rounds.schemas import PERIOD_PATTERN, QUESTIONNAIRE_KEY_PATTERN
 
 router = APIRouter(prefix="/interventions", tags=["interventions"])
 InterventionId = Annotated[int, Path(description="The intervention's id.", ge=1, le=MAX_ID)]
@@ -147,9 +147,20 @@ def evaluate_intervention(
             "after the start (the latest open one while none has closed).",
         ),
     ] = None,
+    questionnaire: Annotated[
+        str | None,
+        Query(
+            pattern=QUESTIONNAIRE_KEY_PATTERN,
+            description="The survey (questionnaire key) whose rounds are compared; `before` "
+            "and `after` are looked up within it. An unknown key is 404. Default: the only "
+            "survey whose rounds carry the target, else the one with the most such rounds "
+            "(ties: the one whose latest round is the latest). Surveys are never mixed.",
+        ),
+    ] = None,
 ) -> InterventionEvaluation:
     """Difference-in-differences for an indicator: the four cells with their n, the estimate
-    and its 95 % interval, the pre-trend, the comparison areas used, and why it is not proof."""
+    and its 95 % interval, the pre-trend, the comparison areas used, and why it is not proof.
+    Every cell comes from one survey's rounds (`questionnaire_key`): surveys are never mixed."""
     if (indicator is None) == (item is None):
         raise ValidationFailed(
             "give exactly one of indicator and item",
@@ -164,4 +175,5 @@ def evaluate_intervention(
         comparison_area_ids=comparison_area_id,
         before_period=before,
         after_period=after,
+        questionnaire=questionnaire,
     )

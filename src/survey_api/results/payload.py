@@ -46,6 +46,7 @@ from survey_api.results.suppression import (
     suppress_breakdown,
 )
 from survey_api.results.targets import _has_mean, _meta
+from survey_api.rounds import service as rounds_service
 
 ROUND_METHOD = (
     "Cells whose valid n is below min_cell_size are suppressed: only suppressed: true is shown. "
@@ -566,6 +567,10 @@ def _build_payload(
         "name": survey_round.name,
         "period": survey_round.period,
         "questionnaire_version_id": survey_round.questionnaire_version_id,
+        # A function of the (immutable, published) version: the cache key already holds it.
+        "questionnaire": rounds_service.questionnaires_of_versions(
+            session, [survey_round.questionnaire_version_id]
+        )[survey_round.questionnaire_version_id].model_dump(),
         "source": survey_round.source,
         "as_of": data.as_of,
         "pending": header.pending,

@@ -10,6 +10,7 @@ from survey_api.exceptions import problem_responses
 from survey_api.ids import MAX_ID
 from survey_api.results import entries, service
 from survey_api.results.schemas import RoundEntries, RoundResults, TrendSeries
+from survey_api.rounds.schemas import QUESTIONNAIRE_KEY_PATTERN
 
 router = APIRouter(tags=["results"])
 
@@ -109,15 +110,35 @@ def get_trends(
     index: Annotated[
         str | None, Query(description="A composite index (0–100).", pattern=KEY_PATTERN)
     ] = None,
+    questionnaire: Annotated[
+        str | None,
+        Query(
+            description="Only the rounds of this survey (questionnaire key, e.g. "
+            "trygghetsmatning-standard); an unknown key is 404. Default: every survey whose "
+            "rounds carry the target.",
+            pattern=QUESTIONNAIRE_KEY_PATTERN,
+        ),
+    ] = None,
 ) -> TrendSeries:
     """An area's or group's series across periods for an item, indicator or index.
 
-    Each point has n, the estimate and its 95 % interval (hidden when suppressed) and the
-    change against the previous point with `significant`. The series breaks where the
-    questionnaire versions are not comparable; `breaks` says why.
+    Each point has n, the estimate and its 95 % interval (hidden when suppressed), the survey
+    it comes from (`questionnaire_key`) and the change against the previous point with
+    `significant`. Points are ordered by period, then questionnaire key, then round id. Without
+    `questionnaire` the series spans every survey whose rounds carry the target (surveys that
+    share an item by key, such as a trygghetsmätning and a kundenkät): a change between points
+    of different surveys compares two independent samples of the same item. The series breaks
+    where the questionnaire versions are not comparable; `breaks` says why.
     """
     target = service.target_of(item=item, indicator=indicator, index=index)
-    return service.trend(session, principal.organisation_id, target, area_id=area_id, group=group)
+    return service.trend(
+        session,
+        principal.organisation_id,
+        target,
+        area_id=area_id,
+        group=group,
+        questionnaire=questionnaire,
+    )
 
 
 @router.get(

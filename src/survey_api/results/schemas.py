@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from survey_api.rounds.schemas import RoundSource
+from survey_api.rounds.schemas import RoundQuestionnaire, RoundSource
 
 Weighting = Literal["households", "unweighted"]
 TargetKind = Literal["item", "indicator", "index"]
@@ -271,6 +271,9 @@ class RoundResults(_Out):
     name: str
     period: str
     questionnaire_version_id: int
+    questionnaire: RoundQuestionnaire = Field(
+        description="The questionnaire (survey) the round belongs to: its id, key and name."
+    )
     source: RoundSource = Field(description=SOURCE)
     as_of: datetime = Field(description="Every response committed before this instant is included.")
     pending: int = Field(
@@ -330,6 +333,10 @@ class TrendPoint(_Out):
     survey_round_id: int
     period: str
     questionnaire_version_id: int
+    questionnaire_key: str = Field(description="The survey (questionnaire key) of the round.")
+    questionnaire_name: dict[str, str] = Field(
+        description="The survey's name in every language, as the round's version states it."
+    )
     segment: int = Field(
         description="Points in the same segment are comparable; a break starts a new one."
     )
@@ -360,10 +367,15 @@ class TrendBreak(_Out):
 
 
 class TrendSeries(_Out):
-    """A series across the organisation's rounds, ordered by period."""
+    """A series across the organisation's rounds, ordered by period, then questionnaire key,
+    then round id."""
 
     area_id: int | None
     group: str | None
+    questionnaire: str | None = Field(
+        description="The survey (questionnaire key) the series keeps to; null: every survey "
+        "whose rounds carry the target."
+    )
     target: TargetKind
     key: str
     as_of: datetime = Field(description="The earliest as_of of the rounds in the series.")

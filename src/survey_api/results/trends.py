@@ -45,6 +45,7 @@ from survey_api.results.statistics import (
     t_quantile,
 )
 from survey_api.results.targets import Target, statistic_of, target_signature
+from survey_api.rounds import service as rounds_service
 
 TREND_METHOD = (
     "Shares: the change against the previous point uses Newcombe's hybrid score interval (an "
@@ -53,7 +54,13 @@ TREND_METHOD = (
     "freedom) for an area, Δ ± z·√(Var₁ + Var₂) for a group; an index's change is the mean's "
     "change on the index scale. Rounds join a series only while the questionnaire versions "
     "agree on the item (kind, option codes, scores, favourable codes), an indicator's codes or "
-    "an index's components; otherwise the series breaks and a new segment starts."
+    "an index's components; otherwise the series breaks and a new segment starts. Without "
+    "`questionnaire`, the series spans every survey (questionnaire) whose rounds carry the "
+    "target, ordered by period, then questionnaire key, then round id; a point's change is "
+    "against the previous point even when that point comes from another survey, and then "
+    "compares two independent samples of the same item (asked in different surveys, possibly "
+    "of different people or with a different context around the question). "
+    "`questionnaire=<key>` keeps the series to one survey."
 )
 
 
@@ -244,9 +251,11 @@ def trend(
     *,
     area_id: int | None = None,
     group: str | None = None,
+    questionnaire: str | None = None,
 ) -> TrendSeries:
-    """The series of an area or a group across the organisation's rounds, ordered by period,
-    with the change against the previous point and where the series breaks."""
+    """The series of an area or a group across the organisation's rounds, ordered by period
+    (then questionnaire key, then round id), with the change against the previous point and
+    where the series breaks; ``questionnaire`` (a key) keeps it to that survey's rounds."""
     if (area_id is None) == (group is None):
         raise ValidationFailed(
             "give exactly one of area_id and group",
@@ -259,8 +268,21 @@ def trend(
     else:
         assert group is not None
         group_kind, group_value = parse_group(group)
+    questionnaire_id = (
+        None
+        if questionnaire is None
+        else rounds_service.questionnaire_by_key(session, organisation_id, questionnaire).id
+    )
     min_cell = min_cell_of(session, organisation_id)
     rounds = queries.rounds_of_organisation(session, organisation_id, area_id=area_id)
+    surveys = rounds_service.questionnaires_of_versions(
+        session, {r.questionnaire_version_id for r in rounds}
+    )
+    if questionnaire_id is not None:
+        rounds = [r for r in rounds if surveys[r.questionnaire_version_id].id == questionnaire_id]
+    # Two surveys can share a period (a trygghetsmätning and a kundenkät in 2026): a fixed
+    # order for their points, so every read of the series is the same series.
+    rounds.sort(key=lambda r: (r.period, surveys[r.questionnaire_version_id].key, r.id))
     definitions = [
         (r, questionnaires_service.published_definition(session, r.questionnaire_version_id))
         for r in rounds
@@ -278,6 +300,7 @@ def trend(
         raise NotFound(
             f"no survey round of yours has {target.kind} '{target.key}'"
             + ("" if area_id is None else f" for area {area_id}")
+            + ("" if questionnaire is None else f" in questionnaire {questionnaire!r}")
         )
     # Refuse statistics a target cannot have before folding anything.
     if statistic_of(relevant[-1][1], target) is None:
@@ -326,6 +349,8 @@ def trend(
             "survey_round_id": survey_round.id,
             "period": survey_round.period,
             "questionnaire_version_id": survey_round.questionnaire_version_id,
+            "questionnaire_key": surveys[survey_round.questionnaire_version_id].key,
+            "questionnaire_name": surveys[survey_round.questionnaire_version_id].name,
             "segment": segment,
             "source": survey_round.source,
             "statistic": statistic,
@@ -337,6 +362,7 @@ def trend(
     return TrendSeries(
         area_id=area_id,
         group=group,
+        questionnaire=questionnaire,
         target=target.kind,
         key=target.key,
         as_of=as_of or utcnow(),

@@ -9,6 +9,7 @@ from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 from survey_api.rounds import service
 from survey_api.rounds.schemas import (
     PERIOD_PATTERN,
+    QUESTIONNAIRE_KEY_PATTERN,
     RoundStatus,
     SurveyRoundCreate,
     SurveyRoundPage,
@@ -24,7 +25,7 @@ RoundId = Annotated[int, Path(description="The survey round's id.", ge=1, le=MAX
     "",
     operation_id="list_rounds",
     response_model=SurveyRoundPage,
-    responses={**LINK_HEADER_RESPONSE, **problem_responses(401, 403, 422)},
+    responses={**LINK_HEADER_RESPONSE, **problem_responses(401, 403, 404, 422)},
 )
 def list_rounds(
     principal: AnyRole,
@@ -33,10 +34,24 @@ def list_rounds(
     response: Response,
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
     status: RoundStatus | None = None,
+    questionnaire: Annotated[
+        str | None,
+        Query(
+            pattern=QUESTIONNAIRE_KEY_PATTERN,
+            description="Only the rounds of this questionnaire (its key, e.g. "
+            "kundenkat-standard); an unknown key is 404.",
+        ),
+    ] = None,
 ) -> SurveyRoundPage:
-    """List survey rounds, newest period first, a page at a time; filter by period or status."""
+    """List survey rounds, newest period first, a page at a time; filter by period, status or
+    questionnaire (survey)."""
     found = service.list_rounds(
-        session, principal.organisation_id, page, period=period, status=status
+        session,
+        principal.organisation_id,
+        page,
+        period=period,
+        status=status,
+        questionnaire=questionnaire,
     )
     return with_link_header(response, found)
 

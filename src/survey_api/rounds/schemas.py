@@ -9,6 +9,8 @@ from survey_api.paging import Page
 from survey_api.timestamps import UtcDatetime
 
 PERIOD_PATTERN = r"^[0-9]{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
+# A questionnaire's key (questionnaires/checker.py), e.g. trygghetsmatning-standard.
+QUESTIONNAIRE_KEY_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 RoundStatus = Literal["scheduled", "open", "closed", "historical"]
 RoundSource = Literal["collected", "imported", "imported_tallies"]
 SOURCE_DESCRIPTION = (
@@ -84,6 +86,19 @@ class SurveyRoundUpdate(RequestModel):
     )
 
 
+class RoundQuestionnaire(BaseModel):
+    """The questionnaire (survey) a round belongs to: which survey its figures come from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    key: str = Field(description="The questionnaire's key, e.g. trygghetsmatning-standard.")
+    name: dict[str, str] = Field(
+        description="The questionnaire's name in every language, as its definition states it "
+        "in the round's version."
+    )
+
+
 class SurveyRoundRead(BaseModel):
     """A survey round and its state; `status` follows the dates unless closed early, and is
     `historical` for a past survey that was imported."""
@@ -93,6 +108,7 @@ class SurveyRoundRead(BaseModel):
     questionnaire_id: int
     questionnaire_version_id: int
     questionnaire_version_number: int
+    questionnaire: RoundQuestionnaire
     period: str
     area_ids: list[int]
     open_date: date

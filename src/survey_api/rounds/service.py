@@ -1,5 +1,6 @@
 """Survey rounds (mätomgångar): open and closed by their dates, or closed early."""
 
+from collections.abc import Collection
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 from survey_api.areas import service as areas_service
 from survey_api.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from survey_api.models import (
+    Questionnaire,
     QuestionnaireVersion,
     Response,
     SurveyRound,
@@ -19,6 +21,7 @@ from survey_api.paging import PageRequest, fetch
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.responses import pending
 from survey_api.rounds.schemas import (
+    RoundQuestionnaire,
     RoundStatus,
     SurveyRoundCreate,
     SurveyRoundPage,
@@ -188,6 +191,53 @@ def update_round(
     return survey_round
 
 
+def questionnaires_of_versions(
+    session: Session, version_ids: Collection[int]
+) -> dict[int, RoundQuestionnaire]:
+    """Per questionnaire version id: the questionnaire it belongs to (id, key, and the name as
+    that version's definition states it), in one query whatever their number."""
+    found: dict[int, RoundQuestionnaire] = {}
+    if not version_ids:
+        return found
+    for version_id, questionnaire_id, key, status in session.execute(
+        select(
+            QuestionnaireVersion.id,
+            Questionnaire.id,
+            Questionnaire.key,
+            QuestionnaireVersion.status,
+        )
+        .join(Questionnaire, Questionnaire.id == QuestionnaireVersion.questionnaire_id)
+        .where(QuestionnaireVersion.id.in_(set(version_ids)))
+    ):
+        # A round's version is published (immutable), so its parsed definition is cached.
+        name = (
+            dict(questionnaires_service.published_definition(session, version_id).name)
+            if status == "published"
+            else {}
+        )
+        found[version_id] = RoundQuestionnaire(id=questionnaire_id, key=key, name=name)
+    return found
+
+
+def questionnaire_by_key(session: Session, organisation_id: int, key: str) -> Questionnaire:
+    """The organisation's questionnaire with this key, or NotFound naming those that exist."""
+    found = session.scalar(
+        select(Questionnaire).where(
+            Questionnaire.organisation_id == organisation_id, Questionnaire.key == key
+        )
+    )
+    if found is None:
+        keys = session.scalars(
+            select(Questionnaire.key)
+            .where(Questionnaire.organisation_id == organisation_id)
+            .order_by(Questionnaire.key)
+        )
+        raise NotFound(
+            f"no questionnaire of yours has key {key!r} (yours: {', '.join(keys) or 'none'})"
+        )
+    return found
+
+
 def list_rounds(
     session: Session,
     organisation_id: int,
@@ -195,11 +245,22 @@ def list_rounds(
     *,
     period: str | None = None,
     status: RoundStatus | None = None,
+    questionnaire: str | None = None,
 ) -> SurveyRoundPage:
-    """A page of the organisation's rounds, newest period first; optionally filtered."""
+    """A page of the organisation's rounds, newest period first; optionally filtered by
+    period, status or questionnaire key (an unknown key is NotFound)."""
     query = select(SurveyRound).where(SurveyRound.organisation_id == organisation_id)
     if period is not None:
         query = query.where(SurveyRound.period == period)
+    if questionnaire is not None:
+        questionnaire_id = questionnaire_by_key(session, organisation_id, questionnaire).id
+        query = query.where(
+            SurveyRound.questionnaire_version_id.in_(
+                select(QuestionnaireVersion.id).where(
+                    QuestionnaireVersion.questionnaire_id == questionnaire_id
+                )
+            )
+        )
     # One "today" for the filter and the statuses shown, even across midnight.
     on = today()
     if status is not None:
@@ -244,6 +305,7 @@ def read_rounds(
             ).where(QuestionnaireVersion.id.in_({r.questionnaire_version_id for r in rounds}))
         )
     }
+    questionnaires = questionnaires_of_versions(session, versions)
     return [
         SurveyRoundRead(
             id=r.id,
@@ -251,6 +313,7 @@ def read_rounds(
             questionnaire_version_id=r.questionnaire_version_id,
             questionnaire_id=versions[r.questionnaire_version_id].questionnaire_id,
             questionnaire_version_number=versions[r.questionnaire_version_id].number,
+            questionnaire=questionnaires[r.questionnaire_version_id],
             period=r.period,
             area_ids=areas[r.id],
             open_date=r.open_date,
