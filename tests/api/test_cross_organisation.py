@@ -69,6 +69,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("PATCH", "/api/v1/areas/{area_id}"): lambda ids: {
         "json": {"name": "Kapad", "classifications": [{"year": 2025, "area_type": 5}]}
     },
+    ("GET", "/api/v1/areas/{area_id}/overview"): lambda ids: {"params": {"period": "2026"}},
     ("GET", "/api/v1/questionnaires/{questionnaire_id}"): lambda ids: {},
     ("POST", "/api/v1/questionnaires/{questionnaire_id}/versions"): lambda ids: {},
     ("GET", "/api/v1/questionnaires/{questionnaire_id}/versions/{number}"): lambda ids: {},

@@ -250,6 +250,7 @@ ROLE_RULES: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/areas/classifications/import"): DEFINERS,
     ("GET", "/api/v1/areas/{area_id}"): ALL,
     ("PATCH", "/api/v1/areas/{area_id}"): DEFINERS,
+    ("GET", "/api/v1/areas/{area_id}/overview"): ALL,
     ("GET", "/api/v1/questionnaires"): ALL,
     ("POST", "/api/v1/questionnaires"): DEFINERS,
     ("GET", "/api/v1/questionnaires/{questionnaire_id}"): ALL,

@@ -19,7 +19,11 @@ from survey_api.ids import MAX_ID
 from survey_api.imports import classifications as classifications_import
 from survey_api.imports import files as import_files
 from survey_api.imports.problems import refused_responses
+from survey_api.languages import LANGUAGE_PATTERN
 from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
+from survey_api.results import overview as overview_service
+from survey_api.results.overview_schemas import AreaOverview
+from survey_api.rounds.schemas import PERIOD_PATTERN
 
 router = APIRouter(prefix="/areas", tags=["areas"])
 XLSX = upload_file.XLSX_MEDIA_TYPE
@@ -260,3 +264,45 @@ def update_area(
     """Change an area; `classifications` adds or replaces the years it lists."""
     area = service.update_area(session, principal.organisation_id, area_id, body)
     return service.read_areas(session, [area])[0]
+
+
+@router.get(
+    "/{area_id}/overview",
+    operation_id="get_area_overview",
+    response_model=AreaOverview,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_area_overview(
+    area_id: AreaId,
+    principal: AnyRole,
+    session: SessionDep,
+    period: Annotated[
+        str,
+        Query(
+            description="The period: YYYY, YYYY-H1/H2, YYYY-Q1..Q4 or YYYY-MM, as the rounds "
+            "have it.",
+            pattern=PERIOD_PATTERN,
+            examples=["2026"],
+        ),
+    ],
+    language: Annotated[
+        str | None,
+        Query(
+            description="The language of the indicators' and indices' labels (sv, en, ar…); "
+            "a survey without it, and the default, give its questionnaire's default language.",
+            pattern=LANGUAGE_PATTERN,
+            max_length=8,
+        ),
+    ] = None,
+) -> AreaOverview:
+    """One area and one period: every survey with a round there, side by side.
+
+    Per survey (questionnaire), each of its rounds in the period with the area's respondents,
+    every named indicator (share, Wilson 95 % interval) and every composite index (t-interval),
+    exactly as `GET /rounds/{id}/results` gives them for the area, suppression included. No
+    round in the period includes the area: `surveys` is empty and `available_periods` lists
+    the periods that have one.
+    """
+    return overview_service.area_overview(
+        session, principal.organisation_id, area_id, period, language=language
+    )
