@@ -24,7 +24,11 @@ def test_codebook_lists_every_item_and_option_with_labels_in_each_language(org: 
     response = org.integrator.get(f"/api/v1/rounds/{r.id}/exports/codebook")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
-    assert "codebook-round" in response.headers["content-disposition"]
+    # The file's name says its survey, period and round (issue 12).
+    assert (
+        f'filename="trygghetsmatning-standard-2026-round-{r.id}-codebook.csv"'
+        in response.headers["content-disposition"]
+    )
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert {"text_sv", "text_en", "text_ar"} <= set(rows[0])
     trygg = [row for row in rows if row["item"] == "trygg_ute_kvall" and row["option_code"]]
