@@ -2,7 +2,7 @@
 preview, new drafts and publishing.
 
 GET  /console/questionnaires                        questionnaires and their versions
-GET  /console/questionnaires/new, POST              (analyst) new, from the standard or a JSON file
+GET  /console/questionnaires/new, POST              (analyst) new, from a standard or a JSON file
 GET  /console/questionnaires/{id}                   its versions: status, published, rounds
 POST /console/questionnaires/{id}/drafts            (analyst) a new draft from the latest version
 GET  /console/questionnaires/{id}/versions/{n}      a version and its comparability report
@@ -35,7 +35,7 @@ from survey_api.console.rendering import ConsoleRoute, PageLanguage, page_langua
 from survey_api.exceptions import Conflict, NotFound, ValidationFailed
 from survey_api.models import Questionnaire, QuestionnaireVersion, SurveyRound
 from survey_api.questionnaires import service as questionnaires_service
-from survey_api.questionnaires.definition import load_standard_definition
+from survey_api.questionnaires.definition import load_standard_definition, standard_keys
 from survey_api.questionnaires.schemas import ComparabilityReport, QuestionnaireRead
 from survey_api.staff.service import StaffPrincipal
 from survey_api.web import forms
@@ -138,7 +138,7 @@ def questionnaires_page(request: Request, session: SessionDep, principal: Staff)
 
 @router.get("/new")
 def new_questionnaire_page(request: Request, principal: DefinerStaff) -> Response:
-    """(analyst) Start a questionnaire from the standard questionnaire or a JSON file."""
+    """(analyst) Start a questionnaire from a standard questionnaire or a JSON file."""
     return _new_form(request, principal, lang=page_language(request))
 
 
@@ -151,18 +151,23 @@ def _new_form(
     general: str | None = None,
     action: str = "/console/questionnaires/new",
     version: QuestionnaireVersion | None = None,
+    standard_invalid: bool = False,
 ) -> Response:
     return render(
         request,
         "questionnaires/new.html",
         lang=lang,
-        status=422 if errors or general else 200,
+        status=422 if errors or general or standard_invalid else 200,
         csrf_token=principal.csrf_token,
         errors=errors or [],
         general=general,
         action=action,
         version=version,
-        standard=_name(load_standard_definition().name, lang.code, ""),
+        standards=[
+            (key, _name(load_standard_definition(key).name, lang.code, key))
+            for key in standard_keys()
+        ],
+        standard_invalid=standard_invalid,
     )
 
 
@@ -232,7 +237,11 @@ def create_questionnaire(
     lang = page_language(request, fields.get("_lang"))
     try:
         if fields.get("source") == "standard":
-            data: Any = load_standard_definition().to_json()
+            # Without a choice (an older form), the trygghetsmätning, as before there were two.
+            key = fields.get("standard") or standard_keys()[0]
+            if key not in standard_keys():
+                return _new_form(request, principal, lang=lang, standard_invalid=True)
+            data: Any = load_standard_definition(key).to_json()
         else:
             data = _read_upload(content)
         created = questionnaires_service.create_questionnaire(
