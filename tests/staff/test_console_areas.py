@@ -425,6 +425,7 @@ def test_posts_without_the_csrf_token_change_nothing(
 # Every console areas route with an id, walked with another organisation's id.
 AREA_ROUTES = (
     ("GET", "/console/areas/{area_id}"),
+    ("GET", "/console/areas/{area_id}/overview"),
     ("GET", "/console/areas/{area_id}/edit"),
     ("POST", "/console/areas/{area_id}/edit"),
     ("GET", "/console/areas/{area_id}/classification"),

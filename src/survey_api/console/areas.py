@@ -7,6 +7,7 @@ GET  /console/areas/new, POST                    (analyst) create an area
 GET  /console/areas/import, POST                 (analyst) upload a file: the preview
 POST /console/areas/import/confirm               (analyst) import exactly the previewed file
 GET  /console/areas/{id}                         an area with its classifications per year
+GET  /console/areas/{id}/overview?period=        its surveys of a period side by side
 GET  /console/areas/{id}/edit, POST              (analyst) change it
 GET  /console/areas/{id}/classification, POST    (analyst) add or replace a year's classification
 
@@ -34,7 +35,7 @@ from survey_api.areas import service as areas_service
 from survey_api.areas import upload as areas_upload
 from survey_api.areas.schemas import AreaCreate, AreaImportResult, AreaUpdate
 from survey_api.config import Settings
-from survey_api.console import uploads
+from survey_api.console import area_overview, uploads
 from survey_api.console.auth import DefinerStaff, Fields, SessionDep, Staff, StaffPost
 from survey_api.console.forms import (
     FormErrors,
@@ -384,6 +385,26 @@ def area_page(request: Request, session: SessionDep, principal: Staff, area_id: 
         area=areas_service.read_areas(session, [area])[0],
         may_change=principal.role in ("admin", "analyst"),
         notice=request.query_params.get("done"),
+    )
+
+
+@router.get("/{area_id}/overview")
+def area_overview_page(
+    request: Request, session: SessionDep, principal: Staff, area_id: str
+) -> Response:
+    """An area's surveys in one period side by side (?period=, default the newest): each
+    round's key figures with intervals, suppressed cells as on the results pages."""
+    area = _area(session, principal, area_id)
+    lang = page_language(request)
+    period = request.query_params.get("period") or None
+    return render(
+        request,
+        "areas/overview.html",
+        lang=lang,
+        area=area,
+        overview=area_overview.overview_page(
+            session, principal.organisation_id, area, period, lang.code
+        ),
     )
 
 
