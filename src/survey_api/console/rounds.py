@@ -96,21 +96,41 @@ def _to_int(value: str | None) -> int | str | None:
 
 @router.get("")
 def rounds_page(request: Request, session: SessionDep, principal: Staff) -> Response:
-    """The organisation's rounds, newest period first, 20 to a page."""
+    """The organisation's rounds, newest period first, 20 to a page; ?questionnaire=<key>
+    keeps the list to one survey (an unknown key lists every round)."""
     lang = page_language(request)
     number = page_number(request)
+    surveys = _surveys(session, principal.organisation_id, lang.code)
+    requested = request.query_params.get("questionnaire", "")
+    chosen = requested if requested in dict(surveys) else None
+    kept = {} if chosen is None else {"questionnaire": chosen}
     page = rounds_service.list_rounds(
         session,
         principal.organisation_id,
         PageRequest(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, path="/console/rounds"),
+        questionnaire=chosen,
     )
     return render(
         request,
         "rounds/list.html",
         lang=lang,
         rounds=page.items,
-        **paging(lang, "/console/rounds", number, page.total, PAGE_SIZE),
+        surveys=surveys,
+        survey_names={r.id: _name_in(r.questionnaire.name, lang.code) for r in page.items},
+        chosen_survey=chosen,
+        **paging(lang, "/console/rounds", number, page.total, PAGE_SIZE, **kept),
     )
+
+
+def _surveys(session: Session, organisation_id: int, lang: str) -> list[tuple[str, str]]:
+    """The organisation's questionnaires as (key, name in the page's language), to filter by."""
+    return [
+        (questionnaire.key, _name_in(questionnaire.name, lang) or questionnaire.key)
+        for questionnaire in all_pages(
+            lambda page: questionnaires_service.list_questionnaires(session, organisation_id, page),
+            "/console/rounds",
+        )
+    ]
 
 
 # --- the create wizard -------------------------------------------------------------------------

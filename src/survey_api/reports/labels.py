@@ -28,6 +28,7 @@ def unavailable_key(reason: str | None) -> str | None:
 LABELS: dict[str, dict[str, str]] = {
     "sv": {
         "title": "Resultat",
+        "survey": "Enkät",
         "all_areas": "Alla områden",
         "period": "Period",
         "as_of": "Svar till och med",
@@ -79,6 +80,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "Results",
+        "survey": "Survey",
         "all_areas": "All areas",
         "period": "Period",
         "as_of": "Responses up to",

@@ -103,6 +103,7 @@ def page_context(session: Session, grant: ShareGrant) -> dict[str, Any]:
         "t": words,
         "organisation": org.name,
         "round": survey_round,
+        "survey": _survey_name(results.questionnaire.name, lang),
         "area_name": area_name,
         "results": results,
         "area": area,
@@ -120,6 +121,11 @@ def page_context(session: Session, grant: ShareGrant) -> dict[str, Any]:
         "distributions": _distributions(definition, lang, area) if area else [],
         "method_text": words["method_text"].format(min_cell=results.min_cell_size),
     }
+
+
+def _survey_name(names: dict[str, str], lang: str) -> str:
+    """The round's questionnaire (survey) in the page's language, else Swedish, else any."""
+    return names.get(lang) or names.get("sv") or next(iter(names.values()), "")
 
 
 def _facts(

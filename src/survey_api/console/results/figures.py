@@ -50,12 +50,20 @@ def _rounds_with_responses(session: Session, organisation_id: int) -> list[Surve
 @router.get("")
 def results_rounds_page(request: Request, session: SessionDep, principal: Staff) -> Response:
     """The rounds that have responses, newest period first, to pick one."""
+    lang = page_language(request)
+    rounds = _rounds_with_responses(session, principal.organisation_id)
     return render(
         request,
         "results/list.html",
-        lang=page_language(request),
-        rounds=_rounds_with_responses(session, principal.organisation_id),
+        lang=lang,
+        rounds=rounds,
+        survey_names={r.id: survey_name(r.questionnaire.name, lang.code) for r in rounds},
     )
+
+
+def survey_name(names: dict[str, str], lang: str) -> str:
+    """A questionnaire's name in the page's language (else Swedish, else any)."""
+    return names.get(lang) or names.get("sv") or next(iter(names.values()), "")
 
 
 # --- a round's figures -------------------------------------------------------------------------
@@ -130,6 +138,7 @@ def round_page(
         status=status,
         round=survey_round,
         results=results,
+        survey_name=survey_name(results.questionnaire.name, lang.code),
         areas=[area_figures(definition, lang.code, area) for area in results.areas],
         pooled=[
             PooledFigures(
@@ -258,6 +267,7 @@ def area_results_page(
         lang=lang,
         round=survey_round,
         results=results,
+        survey_name=survey_name(results.questionnaire.name, lang.code),
         area=area_figures(definition, lang.code, area),
         distributions=reports_service.distribution_charts(definition, lang.code, area),
         trends=trends,
