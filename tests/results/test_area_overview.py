@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import Org
+from tests.conftest import STANDARD_PATH, Org
 from tests.helpers import STANDARD, create_area, ok, publish_standard, standard_definition
 from tests.results.support import (
     area_of,
@@ -294,3 +294,80 @@ def test_queries_per_round_not_per_item(
     assert three_rounds <= 3 * 12 + 8, listed
     assert cached <= three_rounds
     assert elapsed < 5
+
+
+def _answers_for(definition: dict[str, Any], rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """n answer sets of any questionnaire: a random code for every choice item (show_if kept)."""
+    out = []
+    for _ in range(n):
+        answers: dict[str, Any] = {}
+        for item in definition["items"]:
+            if item["kind"] not in ("scale", "single_choice", "multi_choice"):
+                continue
+            condition = item.get("show_if")
+            if condition and answers.get(condition["item"]) not in condition["any_of"]:
+                continue
+            codes = [o["code"] for o in item["options"] if not o.get("exclusive")]
+            code = rng.choice(codes)
+            answers[item["key"]] = [code] if item["kind"] == "multi_choice" else code
+        out.append(answers)
+    return out
+
+
+def test_the_standard_kundenkat_beside_the_trygghetsmatning(backend: str, org: Org) -> None:
+    """The two shipped standard questionnaires, one round each in 2026, read side by side."""
+    kundenkat = json.loads(
+        (STANDARD_PATH.parent / "kundenkat-standard.json").read_text(encoding="utf-8")
+    )
+    client = org.analyst
+    area = create_area(client, "gardsten")["id"]
+    trygghet = _round(client, "Trygghet 2026", publish_standard(client)["id"], "2026", [area])
+    kund_version = publish_standard(client, kundenkat)["id"]
+    kund = _round(client, "Kundenkät 2026", kund_version, "2026", [area])
+    rng = random.Random(7)
+    upload(org.admin, trygghet, area, generate(rng, 30))
+    kund_answers = _answers_for(kundenkat, rng, 30)
+    upload(org.admin, kund, area, kund_answers)
+
+    overview = _overview(client, area, period="2026", language="en")
+    assert [s["questionnaire_key"] for s in overview["surveys"]] == [
+        "kundenkat-standard",
+        "trygghetsmatning-standard",
+    ]
+    first, second = overview["surveys"]
+    assert first["name"] == kundenkat["name"]
+    (entry,) = first["rounds"]
+    assert [i["key"] for i in entry["indicators"]] == [
+        "andel_nojda_totalt",
+        "andel_rekommenderar",
+        "andel_ratt_forsta_gangen",
+        "andel_prisvart",
+        "andel_otrygga_kvall",
+    ]
+    assert [i["key"] for i in entry["indices"]] == [
+        "serviceindex",
+        "produktindex",
+        "trivselindex",
+        "trygghetsindex",
+    ]
+    labels = {i["key"]: i["label"]["en"] for i in kundenkat["indicators"]}
+    assert {i["key"]: i["label"] for i in entry["indicators"]} == labels
+    # andel_nojda_totalt independently: x of n over its item's substantive answers.
+    indicator = kundenkat["indicators"][0]
+    item = next(i for i in kundenkat["items"] if i["key"] == indicator["item"])
+    substantive = {o["code"] for o in item["options"] if not ("score" in o and o["score"] is None)}
+    given = [a[item["key"]] for a in kund_answers if a.get(item["key"]) in substantive]
+    x = sum(1 for code in given if code in indicator["codes"])
+    low, high = wilson_ref(x, len(given))
+    cell = entry["indicators"][0]
+    assert cell["n"] == len(given) and cell["share"]["x"] == x
+    assert cell["share"]["low"] == pytest.approx(low, rel=1e-9)
+    assert cell["share"]["high"] == pytest.approx(high, rel=1e-9)
+    # Each the round results' own figure, both surveys.
+    for survey, round_id in ((first, kund), (second, trygghet)):
+        own = area_of(results(client, round_id), area)
+        (mine,) = survey["rounds"]
+        for a, b in zip(mine["indicators"], own["indicators"], strict=True):
+            assert _without(a, "label") == _without(b, "breakdown")
+        for a, b in zip(mine["indices"], own["indices"], strict=True):
+            assert _without(a, "label") == _without(b, "breakdown")
