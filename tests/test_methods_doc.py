@@ -27,6 +27,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
+from survey_api.exports import results_rows
 from survey_api.main import openapi_document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -242,6 +243,11 @@ def test_every_numeric_figure_is_documented() -> None:
         "numeric fields of results payloads that docs/methods.md does not name (in backticks, "
         f"with how they are computed): {missing}"
     )
+
+
+def test_every_export_column_is_documented() -> None:
+    missing = [column for column in results_rows.HEADER if f"`{column}`" not in TEXT]
+    assert not missing, f"results export columns docs/methods.md does not name: {missing}"
 
 
 # --------------------------------------------------------------------------------------------
