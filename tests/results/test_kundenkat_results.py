@@ -94,7 +94,8 @@ def special_respondents() -> list[dict[str, Any]]:
 
 def score_of(item: dict[str, Any], code: int) -> float | None:
     option = next(o for o in item["options"] if o["code"] == code)
-    return option.get("score")
+    score = option.get("score")
+    return None if score is None else float(score)
 
 
 def is_substantive(item: dict[str, Any], code: int) -> bool:
