@@ -1,11 +1,14 @@
-"""Demo data: one housing company, six areas, four yearly rounds of believable answers.
+"""Demo data: one housing company, six areas, both standard surveys with believable answers.
 
-The answers come from a simple latent model: each respondent has a feeling of safety drawn
-around their area's level; areas differ, everything improves slowly, and Hjällbo improves
-more once trygghetsvärdar start there, shortly before the current round, so trends,
-breakdowns and an intervention evaluation have something to show. The two oldest years are
-history brought in by import (demo_history.py): three years ago as answer counts only, two
-years ago as a LimeSurvey export; the last two were collected through the service.
+The trygghetsmätning runs yearly in the spring, four years of it; the kundenkät runs yearly in
+the autumn in the same areas, its last three years (the company moved it here from a closed
+vendor). The answers come from a simple latent model: each respondent has a feeling of safety
+(and, for the kundenkät, of being well served) drawn around their area's level; areas differ,
+everything improves slowly, and Hjällbo improves more once trygghetsvärdar start there, shortly
+before the current trygghetsmätning, so trends, breakdowns and an intervention evaluation have
+something to show. The two oldest trygghetsmätning years are history brought in by import
+(demo_history.py): three years ago as answer counts only, two years ago as a LimeSurvey export;
+everything else was collected through the service.
 """
 
 import math
@@ -69,6 +72,20 @@ DEMO_AREAS = (
     DemoArea("hageby", "Hageby", "0581", "0581C1050", 2100, 2, "risk", -0.05),
     DemoArea("kortedala", "Kortedala", "1480", "1480C1060", 2500, 3, "none", 0.45),
 )
+# The kundenkät's latent levels: its trygghet items follow the area's feeling of safety; the
+# others are that level shifted by how the local office serves (the customer service section)
+# and by the state of the buildings and outdoor areas (the apartment, the building); the rest
+# (value for money, neighbours, overall) by the mean of the two. Areas differ on each.
+SERVICE_SHIFT = {
+    "hjallbo": (0.45, 0.1),
+    "hammarkullen": (-0.1, 0.3),
+    "gardsten": (0.5, 0.6),
+    "navestad": (0.1, -0.2),
+    "hageby": (-0.45, 0.0),
+    "kortedala": (0.0, -0.3),
+}
+KUNDENKAT_KEY = "kundenkat-standard"
+KUNDENKAT_YEARS = 3  # the kundenkät's yearly rounds, the latest this year
 RESPONDENTS_PER_AREA = 260
 DEMO_STAFF_EMAIL = "admin@demo.example"
 TREATED_AREA = "hjallbo"
@@ -152,7 +169,15 @@ def load_demo(session: Session, *, base_url: str) -> str:
     published = questionnaires_service.published_definition(session, version.id)
     for survey_round in rounds:
         results_fold.fold_round(session, survey_round.id, published)
+    customer_rounds = _kundenkat(session, org.id, areas, rng)
+    for survey_round, customer_version in customer_rounds:
+        results_fold.fold_round(
+            session,
+            survey_round.id,
+            questionnaires_service.published_definition(session, customer_version),
+        )
     total = sum(len(areas) * RESPONDENTS_PER_AREA for r in rounds if r.source != "imported_tallies")
+    total += len(customer_rounds) * len(areas) * RESPONDENTS_PER_AREA
     results_link = reports_service.create_share_link(
         session,
         org.id,
@@ -166,8 +191,10 @@ def load_demo(session: Session, *, base_url: str) -> str:
     sample = "\n".join(f"  {c.code}  {c.url}" for c in codes.codes[:3])
     return (
         f"Demo data loaded: organisation 'demo', {len(areas)} areas, {len(rounds)} yearly "
-        f"rounds, {total} responses ({rounds[0].period}: imported answer counts only, "
-        f"{rounds[1].period}: an imported LimeSurvey export).\n"
+        f"rounds of the trygghetsmätning ({rounds[0].period}: imported answer counts only, "
+        f"{rounds[1].period}: an imported LimeSurvey export) and {len(customer_rounds)} of the "
+        f"kundenkät ({customer_rounds[0][0].period}–{customer_rounds[-1][0].period}, closed), "
+        f"{total} responses.\n"
         f"Admin API key (shown once; store it): {secret}\n"
         f"Staff console: {base_url.rstrip('/')}/console/login  e-mail {DEMO_STAFF_EMAIL}, "
         f"password {staff_password} (shown once; change it under 'Byt lösenord')\n"
@@ -205,6 +232,51 @@ def _areas(session: Session, organisation_id: int) -> dict[str, Area]:
     return result
 
 
+def _kundenkat(
+    session: Session, organisation_id: int, areas: dict[str, Area], rng: random.Random
+) -> list[tuple[SurveyRound, int]]:
+    """The kundenkät's yearly autumn rounds in the same areas, all collected and closed; this
+    year's closed ten days ago. Returns each round with its questionnaire version's id."""
+    definition = load_standard_definition(KUNDENKAT_KEY)
+    version = _questionnaire(session, organisation_id, definition)
+    year = today().year
+    result = []
+    for age in range(KUNDENKAT_YEARS - 1, -1, -1):
+        if age:
+            open_date, close_date = date(year - age, 10, 1), date(year - age, 10, 31)
+        else:  # this year's: closed, and never dated before the year began
+            open_date = max(date(year, 1, 1), today() - timedelta(days=60))
+            close_date = max(open_date + timedelta(days=7), today() - timedelta(days=10))
+        survey_round = _new_round(
+            session,
+            organisation_id,
+            version.id,
+            name=f"Kundenkät {year - age}",
+            period=str(year - age),
+            dates=(open_date, close_date),
+            source="collected",
+            areas=areas,
+        )
+        rows = []
+        for demo_area in DEMO_AREAS:
+            level = demo_area.safety + 0.06 * (2 - age)
+            service, product = SERVICE_SHIFT[demo_area.code]
+            shifts = {
+                "trygghet": 0.0,
+                "service": service,
+                "lagenheten": product,
+                "huset_utemiljo": product,
+            }
+            for _ in range(RESPONDENTS_PER_AREA):
+                answers = _answers(
+                    definition, level + rng.gauss(0, 1), rng, shifts, (service + product) / 2
+                )
+                rows.append(_response_row(survey_round, areas[demo_area.code], answers, rng))
+        session.execute(insert(Response), rows)
+        result.append((survey_round, version.id))
+    return result
+
+
 def _questionnaire(
     session: Session, organisation_id: int, definition: QuestionnaireDefinition
 ) -> QuestionnaireVersion:
@@ -238,22 +310,16 @@ def _round(
     historical = today().year - year >= 2
     open_date = today() - timedelta(days=30) if current else date(year, 3, 1)
     close_date = today() + timedelta(days=60) if current else date(year, 4, 30)
-    survey_round = SurveyRound(
-        organisation_id=organisation_id,
-        questionnaire_version_id=version_id,
+    survey_round = _new_round(
+        session,
+        organisation_id,
+        version_id,
         name=f"Trygghetsmätning {year}",
         period=str(year),
-        open_date=open_date,
-        close_date=close_date,
+        dates=(open_date, close_date),
         source="imported" if historical else "collected",
-        area_links_enabled=not historical,
+        areas=areas,
     )
-    session.add(survey_round)
-    session.flush()
-    session.add_all(
-        SurveyRoundArea(survey_round_id=survey_round.id, area_id=a.id) for a in areas.values()
-    )
-    session.flush()
     rows = []
     past: list[demo_history.PastAnswer] = []
     age = today().year - year
@@ -266,24 +332,60 @@ def _round(
             if historical:
                 past.append((demo_area.code, _pick(LANGUAGES, rng), answers))
                 continue
-            channel = _pick(CHANNELS, rng)
-            rows.append(
-                {
-                    "survey_round_id": survey_round.id,
-                    "area_id": areas[demo_area.code].id,
-                    "language": _pick(LANGUAGES, rng),
-                    "channel": channel,
-                    "entry": _pick(WEB_ENTRIES, rng) if channel == "web" else "api",
-                    # Never after today: a demo answer from the future would confuse "as of".
-                    "submitted_date": min(
-                        close_date, today(), open_date + timedelta(days=rng.randrange(40))
-                    ),
-                    "answers": answers,
-                }
-            )
+            rows.append(_response_row(survey_round, areas[demo_area.code], answers, rng))
     if rows:
         session.execute(insert(Response), rows)
     return survey_round, past
+
+
+def _new_round(
+    session: Session,
+    organisation_id: int,
+    version_id: int,
+    *,
+    name: str,
+    period: str,
+    dates: tuple[date, date],
+    source: str,
+    areas: dict[str, Area],
+) -> SurveyRound:
+    survey_round = SurveyRound(
+        organisation_id=organisation_id,
+        questionnaire_version_id=version_id,
+        name=name,
+        period=period,
+        open_date=dates[0],
+        close_date=dates[1],
+        source=source,
+        area_links_enabled=source != "imported",
+    )
+    session.add(survey_round)
+    session.flush()
+    session.add_all(
+        SurveyRoundArea(survey_round_id=survey_round.id, area_id=a.id) for a in areas.values()
+    )
+    session.flush()
+    return survey_round
+
+
+def _response_row(
+    survey_round: SurveyRound, area: Area, answers: dict[str, Any], rng: random.Random
+) -> dict[str, Any]:
+    channel = _pick(CHANNELS, rng)
+    return {
+        "survey_round_id": survey_round.id,
+        "area_id": area.id,
+        "language": _pick(LANGUAGES, rng),
+        "channel": channel,
+        "entry": _pick(WEB_ENTRIES, rng) if channel == "web" else "api",
+        # Never after today: a demo answer from the future would confuse "as of".
+        "submitted_date": min(
+            survey_round.close_date,
+            today(),
+            survey_round.open_date + timedelta(days=rng.randrange(40)),
+        ),
+        "answers": answers,
+    }
 
 
 def _intervention(session: Session, organisation_id: int, area: Area, start: date) -> None:
@@ -301,18 +403,28 @@ def _intervention(session: Session, organisation_id: int, area: Area, start: dat
 
 
 def _answers(
-    definition: QuestionnaireDefinition, safety: float, rng: random.Random
+    definition: QuestionnaireDefinition,
+    safety: float,
+    rng: random.Random,
+    shifts: dict[str, float] | None = None,
+    other_shift: float = 0.0,
 ) -> dict[str, Any]:
+    """One respondent's answers around a latent level; ``shifts`` moves it per section (the
+    kundenkät's), ``other_shift`` for the sections not named there."""
     answers: dict[str, Any] = {}
     for item in definition.items:
         if rng.random() < 0.03 and not item.required:
             continue  # skipped
-        value = _answer(item, safety, rng)
+        shift = 0.0 if shifts is None else shifts.get(item.section, other_shift)
+        value = _answer(item, safety + shift, rng)
         if value is not None:
             answers[item.key] = value
-    victimised = [c for c in answers.get("utsatt_brott_12m", []) if c != 6]
-    if not victimised:  # the follow-up is only shown to those who were victimised
-        answers.pop("anmalt_polis", None)
+    for item in definition.items:  # a follow-up is only answered by those it is shown to
+        if item.show_if is not None and item.key in answers:
+            given = answers.get(item.show_if.item)
+            codes = given if isinstance(given, list) else [given]
+            if not set(codes) & set(item.show_if.any_of):
+                del answers[item.key]
     errors = validate_answers(definition, answers)
     if errors:  # the generator must only make answers a tenant could give
         raise RuntimeError(f"demo generator made an invalid response: {errors}")
