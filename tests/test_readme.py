@@ -92,7 +92,7 @@ def _check_example(path: str, body: Any) -> None:
         assert body["did"] is not None, body["interpretation"]
         assert not body["interpretation"].startswith("Too few answers")
         assert body["after_period"] == str(today().year), body["period_note"]
-    if "/results/trends" in path:
+    if "/results/trends" in path and "questionnaire=trygghetsmatning-standard" in path:
         periods = [p["period"] for p in body["points"]]
         # Four demo years: two imported (answer counts, a LimeSurvey export), two collected.
         assert len(periods) == 4 and all("-" not in p for p in periods), periods
@@ -101,6 +101,17 @@ def _check_example(path: str, body: Any) -> None:
         first = body["points"][0]
         assert (first["unavailable_reason"] is not None) == ("index=" in path), first
         assert not any(p["suppressed"] for p in body["points"]), body["points"]
+    elif "/results/trends" in path:
+        # The kundenkät's three collected autumns.
+        points = body["points"]
+        assert [p["questionnaire_key"] for p in points] == ["kundenkat-standard"] * 3, points
+        assert all(p["source"] == "collected" and not p["suppressed"] for p in points), points
+    if re.fullmatch(r"/areas/\d+/overview.*", path):
+        # The latest period: both surveys side by side, every index shown.
+        keys = [s["questionnaire_key"] for s in body["surveys"]]
+        assert keys == ["kundenkat-standard", "trygghetsmatning-standard"], keys
+        rounds = [r for s in body["surveys"] for r in s["rounds"]]
+        assert all(i["index"] is not None for r in rounds for i in r["indices"]), rounds
     if re.fullmatch(r"/rounds/\d+/results.*", path):
         assert body["areas"] and any(
             not item["suppressed"] for area in body["areas"] for item in area["items"]

@@ -219,6 +219,17 @@ def test_empty_period_other_organisation_and_bad_input(
     assert empty["surveys"] == [] and empty["available_periods"] == ["2025"]
     never = create_area(org.analyst, "aldrig")["id"]
     assert _overview(org.analyst, never, period="2026")["available_periods"] == []
+    # Without a period: the newest one that has a round with the area; none at all: null.
+    assert _overview(org.analyst, world.elsewhere)["period"] == "2025"
+    newest = _overview(org.analyst, world.big)
+    assert newest["period"] == "2026"
+    assert [r["survey_round_id"] for s in newest["surveys"] for r in s["rounds"]] == [
+        world.other,
+        world.standard,
+        world.rerun,
+    ]
+    nothing = _overview(org.analyst, never)
+    assert nothing["period"] is None and nothing["surveys"] == []
     assert _overview(org.analyst, world.elsewhere, period="2025")["surveys"][0]["rounds"][0][
         "survey_round_id"
     ] == (world.earlier)
@@ -234,7 +245,7 @@ def test_empty_period_other_organisation_and_bad_input(
         {"period": "2026-13"},
         {"period": "26"},
         {"period": "2026-H3"},
-        {},
+        {"period": ""},
         {"period": "2026", "language": "svenska!"},
     ):
         response = org.analyst.get(f"/api/v1/areas/{world.big}/overview", params=params)

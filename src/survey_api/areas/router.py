@@ -277,14 +277,14 @@ def get_area_overview(
     principal: AnyRole,
     session: SessionDep,
     period: Annotated[
-        str,
+        str | None,
         Query(
             description="The period: YYYY, YYYY-H1/H2, YYYY-Q1..Q4 or YYYY-MM, as the rounds "
-            "have it.",
+            "have it; without it, the first of `available_periods` (the newest).",
             pattern=PERIOD_PATTERN,
             examples=["2026"],
         ),
-    ],
+    ] = None,
     language: Annotated[
         str | None,
         Query(
@@ -301,7 +301,8 @@ def get_area_overview(
     every named indicator (share, Wilson 95 % interval) and every composite index (t-interval),
     exactly as `GET /rounds/{id}/results` gives them for the area, suppression included. No
     round in the period includes the area: `surveys` is empty and `available_periods` lists
-    the periods that have one.
+    the periods that have one. Without `period`, the newest of those (`period` is null only
+    when no round includes the area).
     """
     return overview_service.area_overview(
         session, principal.organisation_id, area_id, period, language=language

@@ -193,7 +193,7 @@ def area_overview(
     session: Session,
     organisation_id: int,
     area_id: int,
-    period: str,
+    period: str | None,
     *,
     language: str | None = None,
 ) -> AreaOverview:
@@ -201,10 +201,15 @@ def area_overview(
 
     404 for an area that is not the organisation's; 422 for a period not written like one.
     No round in the period includes the area: no surveys, and the periods that have one.
+    Without a period, the newest of those (None only when no round includes the area).
     """
     area = areas_service.get_area(session, organisation_id, area_id)
-    check_period(period)
-    rounds = _rounds_in_period(session, organisation_id, area_id, period)
+    periods = available_periods(session, organisation_id, area_id)
+    if period is None:  # the newest period with a round that includes the area
+        period = periods[0] if periods else None
+    else:
+        check_period(period)
+    rounds = [] if period is None else _rounds_in_period(session, organisation_id, area_id, period)
     versions = _versions(session, [r.questionnaire_version_id for r in rounds])
     grouped: dict[int, list[SurveyRound]] = {}
     for survey_round in rounds:
@@ -252,7 +257,7 @@ def area_overview(
         period=period,
         language=language,
         min_cell_size=min_cell_of(session, organisation_id),
-        available_periods=available_periods(session, organisation_id, area_id),
+        available_periods=periods,
         surveys=surveys,
         method=OVERVIEW_METHOD,
     )

@@ -111,7 +111,10 @@ class AreaOverview(_Out):
     area_id: int
     code: str
     name: str
-    period: str
+    period: str | None = Field(
+        description="The period shown: the one asked for, else the newest of "
+        "`available_periods`; null only when no round includes the area."
+    )
     language: str | None = Field(description="The label language asked for, if any.")
     min_cell_size: int = Field(description="Cells with a smaller valid n are suppressed.")
     available_periods: list[str] = Field(
