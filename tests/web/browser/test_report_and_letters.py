@@ -105,7 +105,11 @@ def test_results_page_is_styled_readable_and_accessible(
         assert response is not None and response.status == 200
         assert "style-src 'sha256-" in response.headers["content-security-policy"]
         check_at_both_widths(page, axe, "results page (sv, area)")
-        assert page.locator("h1").inner_text() == "Trygghetsmätning 2026: Hjällbo"
+        # The heading names the round and area, and on a line of its own the survey.
+        assert page.locator("h1").inner_text().splitlines() == [
+            "Trygghetsmätning 2026: Hjällbo",
+            "Enkät: Trygghetsmätning för hyresgäster",
+        ]
         # The table and the bars speak the same Swedish: "41 %" with a non-breaking space.
         value = page.locator("table.figures td.value").first.inner_text()
         assert value.endswith(f"{NBSP}%"), repr(value)
