@@ -394,6 +394,22 @@ def test_pooled_share_clips_to_unit_interval() -> None:
     assert top.high == 1.0
 
 
+def test_a_clipped_pooled_interval_is_still_low_precision() -> None:
+    # 300 households with 1 of 5, 700 with 0 of 20: p = 0.3 * 0.2 = 0.06 and
+    # z * sqrt(0.3^2 * 0.2 * 0.8 / 5) = 0.1052 > 0.10, though the clipped interval [0, 0.1652]
+    # is only 0.0826 wide on each side: the flag reads the half-width before clipping.
+    pooled = pooled_share([AreaCell(300, 1, 5), AreaCell(700, 0, 20)])
+    half = stats.norm.ppf(0.975) * math.sqrt(0.3**2 * 0.2 * 0.8 / 5)
+    assert pooled.p == pytest.approx(0.06) and half == pytest.approx(0.10519, abs=1e-5)
+    assert pooled.low == 0.0 and (pooled.high - pooled.low) / 2 < 0.10
+    assert pooled.low_precision
+    # Below the threshold either way: not flagged; unweighted pools follow Wilson's half-width.
+    assert not pooled_share([AreaCell(300, 30, 100), AreaCell(700, 40, 200)]).low_precision
+    wide = pooled_share([AreaCell(None, 1, 5), AreaCell(None, 0, 20)])
+    low, high = proportion_confint(1, 25, method="wilson")
+    assert wide.weighting == "unweighted" and wide.low_precision == ((high - low) / 2 > 0.10)
+
+
 def test_pooled_share_skips_areas_without_respondents() -> None:
     # An empty area gets no weight; weights are renormalised over the others.
     pooled = pooled_share([AreaCell(100, 30, 50), AreaCell(300, 20, 80), AreaCell(10_000, 0, 0)])

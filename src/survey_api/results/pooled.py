@@ -20,7 +20,6 @@ from survey_api.results.schemas import (
     Weighting,
 )
 from survey_api.results.statistics import (
-    LOW_PRECISION_HALF_WIDTH,
     AreaCell,
     AreaMeanCell,
     PooledMean,
@@ -143,7 +142,7 @@ def _pooled_share_figure(share: PooledShare) -> Json:
         p=share.p,
         low=share.low,
         high=share.high,
-        low_precision=(share.high - share.low) / 2 > LOW_PRECISION_HALF_WIDTH,
+        low_precision=share.low_precision,
     )
 
 

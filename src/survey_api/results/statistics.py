@@ -125,7 +125,8 @@ class PooledShare:
     ``variance`` is the variance of ``p`` used for changes and difference-in-differences.
     ``n`` is the number of respondents over all pooled areas. ``x`` is the pooled count of
     respondents in the set of codes; it is only meaningful (and only set) for an unweighted
-    pool, where the pool is a single binomial sample.
+    pool, where the pool is a single binomial sample. ``low_precision``: the interval's
+    half-width before clipping (z·√Var weighted, Wilson's unweighted) exceeds 10 points.
     """
 
     p: float
@@ -136,6 +137,7 @@ class PooledShare:
     weighting: Weighting
     note: str | None
     x: int | None = None
+    low_precision: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,6 +455,7 @@ def pooled_share(cells: Sequence[AreaCell]) -> PooledShare:
             weighting="unweighted",
             note=note,
             x=x,
+            low_precision=w.low_precision,
         )
 
     total_h = sum(c.households for c in used if c.households is not None)
@@ -473,6 +476,8 @@ def pooled_share(cells: Sequence[AreaCell]) -> PooledShare:
         n=sum(c.n for c in used),
         weighting="households",
         note=empty_note,
+        # The half-width before clipping: a clipped interval is no more precise.
+        low_precision=half > LOW_PRECISION_HALF_WIDTH,
     )
 
 

@@ -33,7 +33,6 @@ from survey_api.results.schemas import (
     TrendSeries,
 )
 from survey_api.results.statistics import (
-    LOW_PRECISION_HALF_WIDTH,
     Change,
     MeanEstimate,
     PooledMean,
@@ -185,7 +184,7 @@ def _trend_point(
             estimate=current.p,
             low=current.low,
             high=current.high,
-            low_precision=(current.high - current.low) / 2 > LOW_PRECISION_HALF_WIDTH,
+            low_precision=current.low_precision,
             areas=len(pooled.used),
             weighting=current.weighting,
             note=pooled.note,
