@@ -147,3 +147,32 @@ def test_the_share_link_page_says_the_survey_in_its_heading(
         heading = page.text[page.text.index("<h1>") : page.text.index("</h1>")]
         assert f'<span class="survey">{name}</span>' in heading
         assert "Kundenkät 2026" in heading
+
+
+def test_trend_charts_of_a_round_s_pages_keep_to_its_survey(
+    browser: Callable[[], Browser], world: SurveysWorld, anonymous: httpx.Client
+) -> None:
+    """Both surveys have a 2026 round in the area: a chart of one survey's page has one 2026
+    point, not two points labelled alike (the API's trends span both)."""
+    both = ok(
+        world.api.get(
+            "/api/v1/results/trends", params={"area_id": world.area, "item": "trygg_ute_kvall"}
+        )
+    )
+    assert [p["period"] for p in both["points"]] == ["2026", "2026"]
+    link = ok(
+        world.api.post(
+            f"/api/v1/rounds/{world.kund_round}/share-links",
+            json={"area_id": world.area, "language": "sv"},
+        ),
+        201,
+    )
+    board = anonymous.get(httpx.URL(link["url"]).path).text
+    console = signed_in(browser, world.org).get(
+        f"/console/results/{world.kund_round}/areas/{world.area}"
+    )
+    for page in (board, console.text):
+        labels = re.findall(r'<svg[^>]*class="trend"[^>]*aria-label="([^"]*)"', page)
+        assert labels, "no trend chart"
+        for label in labels:
+            assert html.unescape(label).count("2026") == 1, label

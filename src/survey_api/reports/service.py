@@ -262,7 +262,8 @@ def _trends(
     area_id: int | None,
     starts: list[tuple[date, str]],
 ) -> list[dict[str, Any]]:
-    """Each indicator's and index's trend chart, with the periods whose figure is unavailable
+    """Each indicator's and index's trend chart over the rounds of the same survey
+    (questionnaire) as ``definition``, with the periods whose figure is unavailable
     (`unavailable`: (period, reason key)) and the points' rounds (`rounds`: (round id,
     period, source)) for the page's notes."""
     targets: list[tuple[Target, str, float, charts.Unit]] = [
@@ -274,12 +275,16 @@ def _trends(
     ]
     svgs = []
     for target, title, scale, unit in targets:
+        # The round's own survey only: a page about one survey's round, and a chart whose
+        # points are labelled by period, where a second survey's round of the same period
+        # would be a second, indistinguishable "2026" (the API's trends span surveys).
         series = results_service.trend(
             session,
             organisation_id,
             target,
             area_id=area_id,
             group=None if area_id is not None else "organisation",
+            questionnaire=definition.key,
         )
         svgs.append(
             {
