@@ -121,6 +121,7 @@ def test_results_pages_name_the_survey(browser: Callable[[], Browser], world: Su
     for path in (
         f"/console/results/{world.kund_round}",
         f"/console/results/{world.kund_round}/areas/{world.area}",
+        f"/console/results/{world.kund_round}/compare",
     ):
         page = client.get(path)
         assert page.status_code == 200, page.text

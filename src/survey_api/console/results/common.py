@@ -32,6 +32,11 @@ def definition_of(session: Session, survey_round: SurveyRound) -> QuestionnaireD
     )
 
 
+def survey_name(names: dict[str, str], lang: str) -> str:
+    """A questionnaire's (survey's) name in the page's language (else Swedish, else any)."""
+    return names.get(lang) or names.get("sv") or next(iter(names.values()), "")
+
+
 @dataclass(frozen=True)
 class ShareLinkRow:
     """A stored link as the round page lists it (never its URL, which was shown once)."""

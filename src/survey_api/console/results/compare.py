@@ -14,7 +14,7 @@ from survey_api.console.rendering import (
     page_language,
     render,
 )
-from survey_api.console.results.common import definition_of, round_of
+from survey_api.console.results.common import definition_of, round_of, survey_name
 from survey_api.models import SurveyRound
 from survey_api.organisations import service as organisations_service
 from survey_api.presentation import charts, formatting
@@ -299,6 +299,7 @@ def compare_areas_page(
             lang=lang,
             status=400 if requested is not None else 200,
             round=survey_round,
+            survey_name=survey_name(definition.name, lang.code),
             choices=choices,
             chosen=None,
             unknown=requested is not None,
@@ -313,6 +314,7 @@ def compare_areas_page(
         "results/compare.html",
         lang=lang,
         round=survey_round,
+        survey_name=survey_name(definition.name, lang.code),
         choices=choices,
         chosen=chosen,
         unknown=False,

@@ -20,6 +20,7 @@ from survey_api.console.results.common import (
     definition_of,
     round_of,
     share_link_rows,
+    survey_name,
 )
 from survey_api.console.results.exports import export_links
 from survey_api.models import SurveyRound
@@ -59,11 +60,6 @@ def results_rounds_page(request: Request, session: SessionDep, principal: Staff)
         rounds=rounds,
         survey_names={r.id: survey_name(r.questionnaire.name, lang.code) for r in rounds},
     )
-
-
-def survey_name(names: dict[str, str], lang: str) -> str:
-    """A questionnaire's name in the page's language (else Swedish, else any)."""
-    return names.get(lang) or names.get("sv") or next(iter(names.values()), "")
 
 
 # --- a round's figures -------------------------------------------------------------------------
