@@ -21,6 +21,7 @@ from survey_api.questionnaires import service as questionnaires_service
 from survey_api.reports.labels import unavailable_key
 from survey_api.results import queries as results_queries
 from survey_api.results.service import Target
+from survey_api.rounds import service as rounds_service
 
 router = APIRouter(prefix="/interventions", route_class=ConsoleRoute)
 
@@ -107,6 +108,16 @@ def _measures(
                 items.setdefault(item.key, Measure(f"item:{item.key}", label))
     periods = sorted({r.period for r in rounds}, reverse=True)
     return list(indicators.values()), list(items.values()), periods
+
+
+def _surveys(session: Session, organisation_id: int, lang: str) -> list[Measure]:
+    """The questionnaires (surveys) with rounds, as choices: value = key, label = name."""
+    rounds = results_queries.rounds_of_organisation(session, organisation_id)
+    found = rounds_service.questionnaires_of_versions(
+        session, {r.questionnaire_version_id for r in rounds}
+    )
+    named = {q.key: _in(q.name, lang) or q.key for q in found.values()}
+    return [Measure(key, named[key]) for key in sorted(named)]
 
 
 def _in(texts: dict[str, str], lang: str) -> str:
@@ -206,6 +217,9 @@ def evaluation_page(
     after = request.query_params.get("after") or None
     before = before if before in periods else None
     after = after if after in periods else None
+    surveys = _surveys(session, principal.organisation_id, lang.code)
+    survey = request.query_params.get("questionnaire") or None
+    survey = survey if survey in {s.value for s in surveys} else None
     organisation = organisations_service.get_organisation(session, principal.organisation_id)
     result: InterventionEvaluation | None = None
     problem: str | None = None
@@ -222,6 +236,7 @@ def evaluation_page(
                 target=target,
                 before_period=before,
                 after_period=after,
+                questionnaire=survey,
             )
         except (NotFound, Conflict, ValidationFailed) as refused:
             problem, status = refused.detail, refused.status_code
@@ -244,6 +259,11 @@ def evaluation_page(
         chosen=f"{target.kind}:{target.key}" if target else "",
         before=before or "",
         after=after or "",
+        surveys=surveys,
+        survey=survey or "",
+        survey_name={m.value: m.label for m in surveys}.get(
+            result.questionnaire_key if result else "", ""
+        ),
         result=result,
         problem=problem,
         cells=cells,
