@@ -12,6 +12,7 @@ from survey_api.interventions.router import router as interventions_router
 from survey_api.invitations.router import router as invitations_router
 from survey_api.organisations.router import router as organisations_router
 from survey_api.questionnaires.router import router as questionnaires_router
+from survey_api.questionnaires.router import standard_router as standard_questionnaires_router
 from survey_api.reports.router import api_router as share_links_router
 from survey_api.responses.router import router as responses_router
 from survey_api.results.router import router as results_router
@@ -24,6 +25,7 @@ for router in (
     organisations_router,
     areas_router,
     questionnaires_router,
+    standard_questionnaires_router,
     rounds_router,
     invitations_router,
     responses_router,

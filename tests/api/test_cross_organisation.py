@@ -107,6 +107,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/api/v1/rounds/{round_id}/imports/{import_id}"): lambda ids: {},
     ("DELETE", "/api/v1/rounds/{round_id}/imports/{import_id}"): lambda ids: {},
     ("GET", "/api/v1/imports/mappings/{name}"): lambda ids: {},
+    ("GET", "/api/v1/standard-questionnaires/{key}"): lambda ids: {},
     ("GET", "/api/v1/rounds/{round_id}/results"): lambda ids: {},
     ("GET", "/api/v1/rounds/{round_id}/exports/codebook"): lambda ids: {},
     ("GET", "/api/v1/rounds/{round_id}/exports/responses"): lambda ids: {},
@@ -154,6 +155,7 @@ def fill(template: str, ids: Ids) -> str:
         .replace("{share_link_id}", str(ids.share_link))
         .replace("{import_id}", str(ids.data_import))
         .replace("{name}", "no-such-mapping")
+        .replace("{key}", "no-such-standard")
     )
     assert "{" not in path, f"fill() does not know the parameter in {template}"
     return path

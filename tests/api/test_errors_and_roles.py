@@ -256,6 +256,8 @@ ROLE_RULES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/questionnaires/{questionnaire_id}"): ALL,
     ("POST", "/api/v1/questionnaires/{questionnaire_id}/versions"): DEFINERS,
     ("GET", "/api/v1/questionnaires/{questionnaire_id}/versions/{number}"): ALL,
+    ("GET", "/api/v1/standard-questionnaires"): ALL,
+    ("GET", "/api/v1/standard-questionnaires/{key}"): ALL,
     ("PUT", "/api/v1/questionnaires/{questionnaire_id}/versions/{number}"): DEFINERS,
     ("POST", "/api/v1/questionnaires/{questionnaire_id}/versions/{number}/publish"): DEFINERS,
     ("GET", "/api/v1/rounds"): ALL,
@@ -337,6 +339,7 @@ def test_roles_per_route(org: Org, rule: tuple[str, str]) -> None:
         .replace("{staff_user_id}", "999999")
         .replace("{import_id}", "999999")
         .replace("{name}", "limesurvey_standard")
+        .replace("{key}", "kundenkat-standard")
     )
     assert "{" not in path, f"give {template} an id to use here"
     headers = {"Idempotency-Key": "roles"} if path.endswith("/bulk") else {}

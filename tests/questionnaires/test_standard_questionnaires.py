@@ -277,3 +277,25 @@ def test_the_kundenkat_has_the_agreed_items_indices_and_indicators() -> None:
         "andel_prisvart": ("prisvarde", [4, 5]),
         "andel_otrygga_kvall": ("trygg_ute_kvall", [3, 4, 5]),
     }
+
+
+def test_the_api_serves_each_standard_questionnaire_as_shipped(org: Org) -> None:
+    """GET /standard-questionnaires lists them with their open indicators and indices; each
+    definition comes back byte for byte as the file has it and can be posted as it is."""
+    listed = ok(org.integrator.get("/api/v1/standard-questionnaires"))["items"]
+    assert [q["key"] for q in listed] == ["trygghetsmatning-standard", "kundenkat-standard"]
+    for summary in listed:
+        raw = RAW[summary["key"]]
+        assert summary["name"] == raw["name"] and summary["languages"] == raw["languages"]
+        assert summary["items"] == len(raw["items"])
+        assert summary["indicators"] == raw["indicators"]
+        assert summary["indices"] == raw["indices"]
+        served = org.integrator.get(f"/api/v1/standard-questionnaires/{raw['key']}")
+        assert served.status_code == 200 and served.json() == raw
+    served = ok(org.analyst.get("/api/v1/standard-questionnaires/kundenkat-standard"))
+    created = ok(org.analyst.post("/api/v1/questionnaires", json=served), 201)
+    assert created["version"]["definition"] == KUND
+    missing = org.analyst.get("/api/v1/standard-questionnaires/kundenkat")
+    assert missing.status_code == 404
+    assert "there are: trygghetsmatning-standard, kundenkat-standard" in missing.json()["detail"]
+    assert org.analyst.get("/api/v1/standard-questionnaires/Ka%20y").status_code == 422

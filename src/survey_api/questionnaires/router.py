@@ -3,20 +3,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Response
 
 from survey_api.auth.dependencies import Analyst, AnyRole, SessionDep
-from survey_api.exceptions import problem_responses
+from survey_api.exceptions import NotFound, problem_responses
 from survey_api.ids import MAX_ID
 from survey_api.paging import LINK_HEADER_RESPONSE, PageParams, with_link_header
 from survey_api.questionnaires import service
-from survey_api.questionnaires.definition import QuestionnaireDefinition
+from survey_api.questionnaires.definition import (
+    QuestionnaireDefinition,
+    load_standard_definition,
+    standard_definitions,
+    standard_keys,
+)
 from survey_api.questionnaires.schemas import (
     ComparabilityReport,
     CreatedQuestionnaire,
     QuestionnairePage,
     QuestionnaireRead,
+    StandardQuestionnaire,
+    StandardQuestionnaireList,
     VersionRead,
 )
 
 router = APIRouter(prefix="/questionnaires", tags=["questionnaires"])
+standard_router = APIRouter(prefix="/standard-questionnaires", tags=["questionnaires"])
 
 QuestionnaireId = Annotated[int, Path(description="The questionnaire's id.", ge=1, le=MAX_ID)]
 VersionNumber = Annotated[int, Path(description="The version number (1, 2, …).", ge=1, le=MAX_ID)]
@@ -197,3 +205,56 @@ def publish_version(
 ) -> VersionRead:
     """Publish a draft. It becomes immutable and survey rounds can use it."""
     return service.publish(session, principal.organisation_id, questionnaire_id, number)
+
+
+@standard_router.get(
+    "",
+    operation_id="list_standard_questionnaires",
+    response_model=StandardQuestionnaireList,
+    responses=problem_responses(401, 403),
+)
+def list_standard_questionnaires(principal: AnyRole) -> StandardQuestionnaireList:
+    """The standard questionnaires shipped with the service (the trygghetsmätning and the
+    kundenkät): their languages, and every indicator and composite index with its items, codes
+    and orientation. docs/methods.md states the formulas."""
+    return StandardQuestionnaireList(
+        items=[
+            StandardQuestionnaire(
+                key=d.key,
+                name=dict(d.name),
+                languages=list(d.languages),
+                default_language=d.default_language,
+                items=len(d.items),
+                indicators=d.indicators,
+                indices=d.indices,
+            )
+            for d in standard_definitions()
+        ]
+    )
+
+
+@standard_router.get(
+    "/{key}",
+    operation_id="get_standard_questionnaire",
+    response_model=QuestionnaireDefinition,
+    response_model_exclude_unset=True,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_standard_questionnaire(
+    key: Annotated[
+        str,
+        Path(
+            description="The standard questionnaire's key.",
+            pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+            examples=["kundenkat-standard"],
+        ),
+    ],
+    principal: AnyRole,
+) -> QuestionnaireDefinition:
+    """A standard questionnaire's whole definition, exactly as shipped: post it to
+    `/questionnaires` as it is (or with your own key) to start from it."""
+    if key not in standard_keys():
+        raise NotFound(
+            f"no standard questionnaire {key!r}; there are: {', '.join(standard_keys())}"
+        )
+    return load_standard_definition(key)

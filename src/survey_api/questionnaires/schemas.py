@@ -4,6 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from survey_api.paging import Page
 from survey_api.questionnaires.comparability import ChangeType, Status, TargetKind
+from survey_api.questionnaires.document import Index, Indicator
 from survey_api.timestamps import UtcDatetime
 
 VersionStatus = Literal["draft", "published"]
@@ -97,3 +98,26 @@ class ComparabilityReport(BaseModel):
     new: int
     removed: int
     entries: list[ComparabilityEntry]
+
+
+class StandardQuestionnaire(BaseModel):
+    """A standard questionnaire shipped with the service: what it measures and how.
+
+    Its indicators and indices are open: each states its items, codes and orientation (the
+    formulas are in docs/methods.md). The whole definition is at
+    `/standard-questionnaires/{key}`, ready to post to `/questionnaires`.
+    """
+
+    key: str
+    name: dict[str, str]
+    languages: list[str]
+    default_language: str
+    items: int = Field(description="The number of items (questions).")
+    indicators: list[Indicator]
+    indices: list[Index]
+
+
+class StandardQuestionnaireList(BaseModel):
+    """Every standard questionnaire shipped with the service, the trygghetsmätning first."""
+
+    items: list[StandardQuestionnaire]
