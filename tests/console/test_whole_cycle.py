@@ -125,7 +125,11 @@ def test_the_whole_cycle_as_a_coordinator(chromium: Any, demo: DemoConsole, tmp_
         page.get_by_role("link", name="Skapa en mätomgång").click()
         page.wait_for_url("**/console/rounds/new")
         wizard = page.locator("form.wizard")
-        assert wizard.get_by_role("radio", name=re.compile("Trygghetsmätning")).is_checked()
+        # The demo has both standard surveys published: the coordinator picks one.
+        safety = wizard.get_by_role("radio", name=re.compile("Trygghetsmätning"))
+        customer = wizard.get_by_role("radio", name=re.compile("Kundenkät"))
+        assert not safety.is_checked() and not customer.is_checked()
+        safety.check()
         page.get_by_label("Mätomgångens namn").fill(ROUND_NAME)
         page.get_by_label("Period", exact=True).fill(f"{today():%Y-%m}")
         for name in area_names:

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from survey_api.languages import LanguageCode
 from survey_api.results.schemas import (
     SOURCE,
     UNAVAILABLE,
@@ -95,8 +96,8 @@ class OverviewSurvey(_Out):
     name: dict[str, str] = Field(
         description="The questionnaire's name in every language its (newest) version has."
     )
-    default_language: str = Field(description="The definition's default language.")
-    label_language: str = Field(
+    default_language: LanguageCode = Field(description="The definition's default language.")
+    label_language: LanguageCode = Field(
         description="The language of the labels: the one asked if the questionnaire has it, "
         "else its default language."
     )
@@ -115,7 +116,7 @@ class AreaOverview(_Out):
         description="The period shown: the one asked for, else the newest of "
         "`available_periods`; null only when no round includes the area."
     )
-    language: str | None = Field(description="The label language asked for, if any.")
+    language: LanguageCode | None = Field(description="The label language asked for, if any.")
     min_cell_size: int = Field(description="Cells with a smaller valid n are suppressed.")
     available_periods: list[str] = Field(
         description="Every period in which a round of the organisation includes the area, "
