@@ -22,6 +22,7 @@ from survey_api.exceptions import ValidationFailed
 from survey_api.models import Questionnaire, QuestionnaireVersion, SurveyRound, SurveyRoundArea
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
+from survey_api.results import suppression
 from survey_api.results.loading import min_cell_of
 from survey_api.results.overview_schemas import (
     OVERVIEW_METHOD,
@@ -33,6 +34,7 @@ from survey_api.results.overview_schemas import (
 )
 from survey_api.results.payload import round_payload
 from survey_api.results.schemas import AreaResults
+from survey_api.rounds import periods
 from survey_api.rounds import service as rounds_service
 from survey_api.rounds.schemas import PERIOD_PATTERN
 
@@ -63,8 +65,9 @@ def _label(text: dict[str, str], language: str, fallback: str, key: str) -> str:
 
 
 def available_periods(session: Session, organisation_id: int, area_id: int) -> list[str]:
-    """Every period in which a round of the organisation includes the area, newest first."""
-    return list(
+    """Every period in which a round of the organisation includes the area, newest first (by
+    the period's last day, then its first: as text, 2026-Q1 would sort after 2026-12)."""
+    return periods.newest_first(
         session.scalars(
             select(SurveyRound.period)
             .join(SurveyRoundArea, SurveyRoundArea.survey_round_id == SurveyRound.id)
@@ -73,7 +76,6 @@ def available_periods(session: Session, organisation_id: int, area_id: int) -> l
                 SurveyRoundArea.area_id == area_id,
             )
             .distinct()
-            .order_by(SurveyRound.period.desc())
         )
     )
 
@@ -130,6 +132,7 @@ def _round_overview(
     definition: QuestionnaireDefinition,
     version_number: int,
     language: str,
+    min_cell: int,
 ) -> OverviewRound:
     # The round's own payload, limited to this area and to its indicators and indices (no
     # items): the figures are the round results' by construction, folding included.
@@ -143,6 +146,7 @@ def _round_overview(
         indices=[index.key for index in definition.indices],
     )
     area = AreaResults.model_validate(payload["areas"][0])
+    pending_hidden = suppression.primary_suppressed(int(payload["pending"]), min_cell)
     default = definition.default_language
     indicator_labels = {
         i.key: _label(i.label, language, default, i.key) for i in definition.indicators
@@ -159,7 +163,9 @@ def _round_overview(
         questionnaire_version_id=survey_round.questionnaire_version_id,
         questionnaire_version_number=version_number,
         as_of=payload["as_of"],
-        pending=payload["pending"],
+        # Round-wide, and in a round of few areas a handful of waiting answers is a small cell.
+        pending=None if pending_hidden else payload["pending"],
+        pending_suppressed=pending_hidden,
         responses=area.responses,
         indicators=[
             OverviewIndicator(
@@ -204,9 +210,10 @@ def area_overview(
     Without a period, the newest of those (None only when no round includes the area).
     """
     area = areas_service.get_area(session, organisation_id, area_id)
-    periods = available_periods(session, organisation_id, area_id)
+    min_cell = min_cell_of(session, organisation_id)
+    available = available_periods(session, organisation_id, area_id)
     if period is None:  # the newest period with a round that includes the area
-        period = periods[0] if periods else None
+        period = available[0] if available else None
     else:
         check_period(period)
     rounds = [] if period is None else _rounds_in_period(session, organisation_id, area_id, period)
@@ -244,6 +251,7 @@ def area_overview(
                         definitions[r.questionnaire_version_id],
                         versions[r.questionnaire_version_id].number,
                         label_language(definitions[r.questionnaire_version_id], survey_language),
+                        min_cell,
                     )
                     for r in questionnaire_rounds
                 ],
@@ -256,8 +264,8 @@ def area_overview(
         name=area.name,
         period=period,
         language=language,
-        min_cell_size=min_cell_of(session, organisation_id),
-        available_periods=periods,
+        min_cell_size=min_cell,
+        available_periods=available,
         surveys=surveys,
         method=OVERVIEW_METHOD,
     )

@@ -73,9 +73,14 @@ class OverviewRound(_Out):
     questionnaire_version_id: int
     questionnaire_version_number: int
     as_of: datetime = Field(description="Every response committed before this instant is included.")
-    pending: int = Field(
-        description="Code answers waiting to join a batch, not included yet (as in the round's "
-        "results)."
+    pending: int | None = Field(
+        description="Code answers waiting to join a batch, not included yet: round-wide (in all "
+        "the round's areas, not only this one), as `pending_responses` on the round. Null when "
+        "suppressed (see `pending_suppressed`)."
+    )
+    pending_suppressed: bool = Field(
+        description="True when `pending` is hidden (null): fewer than `min_cell_size` answers "
+        "are waiting (0 included), a small cell in a round of few areas."
     )
     responses: ResponseFigures = Field(
         description="The area's respondents, suppressed like a cell."

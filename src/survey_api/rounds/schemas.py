@@ -117,10 +117,30 @@ class SurveyRoundRead(BaseModel):
     status: RoundStatus
     source: RoundSource = Field(description=SOURCE_DESCRIPTION)
     area_links_enabled: bool
-    response_count: int = Field(description="Responses stored and counted in results.")
-    pending_responses: int = Field(
-        description="Answers sent with an invitation code that are waiting to join a batch "
-        "(see docs/privacy.md); they are counted once released, at the latest at the close."
+    min_cell_size: int = Field(
+        description="The organisation's minimum cell size k: counts that could show fewer "
+        "than k respondents are suppressed."
+    )
+    response_count: int | None = Field(
+        description="Responses stored and counted in results, in all the round's areas; null "
+        "when suppressed (see `response_count_suppressed`)."
+    )
+    response_count_suppressed: bool = Field(
+        description="True when `response_count` is hidden (null), like a suppressed results "
+        "cell: the total is shown only when it is at least `min_cell_size` and the areas whose "
+        "own response count is suppressed (fewer than `min_cell_size`, 0 included) add up to "
+        "at least `min_cell_size` or there are none, so that no hidden area's count can be "
+        "worked out as the total minus the areas shown."
+    )
+    pending_responses: int | None = Field(
+        description="Answers sent with an invitation code, in all the round's areas, that are "
+        "waiting to join a batch (see docs/privacy.md); they are counted once released, at the "
+        "latest at the close. Null when suppressed (see `pending_responses_suppressed`)."
+    )
+    pending_responses_suppressed: bool = Field(
+        description="True when `pending_responses` is hidden (null): fewer than "
+        "`min_cell_size` answers are waiting (0 included), a small cell in a round of few "
+        "areas."
     )
 
 

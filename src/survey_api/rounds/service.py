@@ -1,6 +1,6 @@
 """Survey rounds (mätomgångar): open and closed by their dates, or closed early."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,9 +17,11 @@ from survey_api.models import (
     SurveyRoundArea,
     utcnow,
 )
+from survey_api.organisations import service as organisations_service
 from survey_api.paging import PageRequest, fetch
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.responses import pending
+from survey_api.results import suppression
 from survey_api.rounds.schemas import (
     RoundQuestionnaire,
     RoundStatus,
@@ -271,11 +273,25 @@ def list_rounds(
     return SurveyRoundPage.of(read_rounds(session, rounds, on=on), total, page)
 
 
+def total_suppressed(total: int, area_counts: Mapping[int, int], k: int) -> bool:
+    """Whether a round's response total must be hidden.
+
+    The areas' own counts are shown suppressed below k (0 included) wherever they appear
+    (results, overview), so the total is shown only when it cannot reveal a hidden area: it is
+    at least k, and the hidden areas add up to at least k (or there are none). Otherwise
+    total − Σ(shown areas) would publish a small cell: with one hidden area, its very count.
+    """
+    if suppression.primary_suppressed(total, k):
+        return True
+    hidden = [n for n in area_counts.values() if suppression.primary_suppressed(n, k)]
+    return bool(hidden) and suppression.primary_suppressed(sum(hidden), k)
+
+
 def read_rounds(
     session: Session, rounds: list[SurveyRound], *, on: date | None = None
 ) -> list[SurveyRoundRead]:
-    """API views of rounds (their status on `on`, default today), with three queries whatever
-    their number."""
+    """API views of rounds (their status on `on`, default today), with a fixed number of
+    queries whatever their number; counts suppressed as :func:`total_suppressed` says."""
     if not rounds:
         return []
     ids = [r.id for r in rounds]
@@ -286,15 +302,29 @@ def read_rounds(
         .order_by(SurveyRoundArea.area_id)
     ):
         areas[round_id].append(area_id)
-    counts: dict[int, int] = {
-        round_id: count
-        for round_id, count in session.execute(
-            select(Response.survey_round_id, func.count())
-            .where(Response.survey_round_id.in_(ids))
-            .group_by(Response.survey_round_id)
-        )
+    per_area: dict[int, dict[int, int]] = {i: {} for i in ids}
+    for round_id, area_id, count in session.execute(
+        select(Response.survey_round_id, Response.area_id, func.count())
+        .where(Response.survey_round_id.in_(ids))
+        .group_by(Response.survey_round_id, Response.area_id)
+    ):
+        per_area[round_id][area_id] = int(count)
+    min_cells = {
+        organisation_id: organisations_service.min_cell_size(session, organisation_id)
+        for organisation_id in {r.organisation_id for r in rounds}
     }
     waiting = pending.waiting_counts(session, ids)
+    shown: dict[int, tuple[int | None, int | None]] = {}
+    for r in rounds:
+        k = min_cells[r.organisation_id]
+        # Every area of the round counts, those without a response as 0.
+        area_counts = {a: per_area[r.id].get(a, 0) for a in areas[r.id]}
+        total = sum(per_area[r.id].values())
+        waiting_now = waiting.get(r.id, 0)
+        shown[r.id] = (
+            None if total_suppressed(total, area_counts, k) else total,
+            None if suppression.primary_suppressed(waiting_now, k) else waiting_now,
+        )
     versions = {
         v.id: v
         for v in session.execute(
@@ -322,8 +352,11 @@ def read_rounds(
             status=status_of(r, on),
             source=r.source,
             area_links_enabled=r.area_links_enabled,
-            response_count=counts.get(r.id, 0),
-            pending_responses=waiting.get(r.id, 0),
+            min_cell_size=min_cells[r.organisation_id],
+            response_count=shown[r.id][0],
+            response_count_suppressed=shown[r.id][0] is None,
+            pending_responses=shown[r.id][1],
+            pending_responses_suppressed=shown[r.id][1] is None,
         )
         for r in rounds
     ]

@@ -40,12 +40,13 @@ router = APIRouter(prefix="/results", route_class=ConsoleRoute)
 
 
 def _rounds_with_responses(session: Session, organisation_id: int) -> list[SurveyRoundRead]:
-    """Rounds with results: responses, or (a round of imported answer counts, which has no
-    responses) its imported counts."""
+    """Rounds that can have results: every round but those not open yet. Not "rounds with
+    responses": whether a round has any is a count, and a round's count is suppressed like an
+    area's (0 included), so a round with none is listed like one with a few."""
     every = all_pages(
         lambda page: rounds_service.list_rounds(session, organisation_id, page), "/console/results"
     )
-    return [r for r in every if r.response_count > 0 or r.source == "imported_tallies"]
+    return [r for r in every if r.status != "scheduled"]
 
 
 @router.get("")
