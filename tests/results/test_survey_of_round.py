@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
+from sqlalchemy.orm import Session, sessionmaker
 from statsmodels.stats.proportion import confint_proportions_2indep
 
+from survey_api.models import Response, SurveyRound, SurveyRoundArea
 from tests.conftest import Org
 from tests.helpers import STANDARD, create_area, ok, publish_standard
 from tests.results.support import generate, item_reference, upload, wilson_ref
@@ -36,13 +39,16 @@ SHARED = [
 ]
 
 
-def make_round(org: Org, version_id: int, name: str, period: str, area_ids: list[int]) -> int:
+def make_round(
+    org: Org, version_id: int, name: str, period: str, area_ids: list[int], opened: int = 5
+) -> int:
+    """A round open today, opened ``opened`` days ago."""
     body = {
         "name": name,
         "questionnaire_version_id": version_id,
         "period": period,
         "area_ids": area_ids,
-        "open_date": (date.today() - timedelta(days=5)).isoformat(),
+        "open_date": (date.today() - timedelta(days=opened)).isoformat(),
         "close_date": (date.today() + timedelta(days=30)).isoformat(),
     }
     return int(ok(org.analyst.post("/api/v1/rounds", json=body), 201)["id"])
@@ -57,8 +63,8 @@ def shared_only(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def two_surveys(org: Org) -> dict[str, Any]:
     """A trygghetsmätning in 2025 and 2026 and a kundenkät in 2026, over the same two areas.
 
-    The 2026 trygghetsmätning is created before the 2026 kundenkät, so its round id is lower:
-    the series must still put the kundenkät first (period, then questionnaire key)."""
+    The 2026 trygghetsmätning is created before the 2026 kundenkät, so its round id is lower,
+    but the kundenkät opened earlier: the series puts the kundenkät first (time order)."""
     rng = random.Random(1212)
     trygg = publish_standard(org.analyst)
     kund = publish_standard(org.analyst, KUNDENKAT)
@@ -66,12 +72,12 @@ def two_surveys(org: Org) -> dict[str, Any]:
     other = create_area(org.analyst, "hamnen")["id"]
     rounds: dict[str, int] = {}
     answers: dict[str, list[dict[str, Any]]] = {}
-    for label, version, period, n, tilt in (
-        ("trygg-2025", trygg, "2025", 150, 1.2),
-        ("trygg-2026", trygg, "2026", 160, -0.1),
-        ("kund-2026", kund, "2026", 140, 0.6),
+    for label, version, period, n, tilt, opened in (
+        ("trygg-2025", trygg, "2025", 150, 1.2, 5),
+        ("trygg-2026", trygg, "2026", 160, -0.1, 5),
+        ("kund-2026", kund, "2026", 140, 0.6, 20),
     ):
-        round_id = make_round(org, version["id"], f"Enkät {label}", period, [area, other])
+        round_id = make_round(org, version["id"], f"Enkät {label}", period, [area, other], opened)
         sets = generate(rng, n, tilt=tilt)
         if label.startswith("kund"):
             sets = shared_only(sets)
@@ -140,12 +146,21 @@ def trends(org: Org, **params: Any) -> Any:
     return org.analyst.get("/api/v1/results/trends", params=params)
 
 
-def test_a_trend_spans_both_surveys_in_a_fixed_order_and_can_keep_to_one(
+def newcombe_ref(before: dict[str, Any], after: dict[str, Any]) -> tuple[float, float]:
+    """Newcombe's hybrid score interval of after − before, as statsmodels computes it."""
+    low, high = confint_proportions_2indep(
+        after["x"], after["n"], before["x"], before["n"], method="newcomb", compare="diff"
+    )
+    return float(low), float(high)
+
+
+def test_a_trend_spans_both_surveys_in_time_order_and_can_keep_to_one(
     org: Org, two_surveys: dict[str, Any]
 ) -> None:
     rounds, answers, area = two_surveys["rounds"], two_surveys["answers"], two_surveys["area"]
     series = ok(trends(org, area_id=area, item="trygg_ute_kvall"))
     assert series["questionnaire"] is None
+    # 2026: the kundenkät opened first, though its round id is the higher one.
     order = ["trygg-2025", "kund-2026", "trygg-2026"]
     assert [p["survey_round_id"] for p in series["points"]] == [rounds[o] for o in order]
     assert [(p["period"], p["questionnaire_key"]) for p in series["points"]] == [
@@ -154,8 +169,9 @@ def test_a_trend_spans_both_surveys_in_a_fixed_order_and_can_keep_to_one(
         ("2026", TRYGG_KEY),
     ]
     assert series["points"][1]["questionnaire_name"] == KUNDENKAT["name"]
-    # Identical definitions: one comparable series, no break between the surveys.
-    assert series["breaks"] == [] and {p["segment"] for p in series["points"]} == {0}
+    # Identical definitions, so no break; but each survey is a segment of its own.
+    assert series["breaks"] == []
+    assert [p["segment"] for p in series["points"]] == [0, 1, 0]
     refs = [item_reference(answers[o], "trygg_ute_kvall") for o in order]
     for point, ref in zip(series["points"], refs, strict=True):
         low, high = wilson_ref(ref["x"], ref["n"])
@@ -163,16 +179,18 @@ def test_a_trend_spans_both_surveys_in_a_fixed_order_and_can_keep_to_one(
         assert (point["estimate"], point["low"], point["high"]) == pytest.approx(
             (ref["x"] / ref["n"], low, high), rel=1e-9
         )
-    # Each change is against the previous point, whichever survey that point comes from.
+    # A change is against the previous point of the same survey: the kundenkät's first point
+    # has none, and the 2026 trygghetsmätning is compared with 2025, not with the kundenkät.
     assert series["points"][0]["change"] is None
-    for i in (1, 2):
-        before, after = refs[i - 1], refs[i]
-        c_low, c_high = confint_proportions_2indep(
-            after["x"], after["n"], before["x"], before["n"], method="newcomb", compare="diff"
-        )
-        change = series["points"][i]["change"]
-        assert change["delta"] == pytest.approx(after["x"] / after["n"] - before["x"] / before["n"])
-        assert (change["low"], change["high"]) == pytest.approx((c_low, c_high), rel=1e-9)
+    assert series["points"][1]["change"] is None
+    change = series["points"][2]["change"]
+    assert change["delta"] == pytest.approx(
+        refs[2]["x"] / refs[2]["n"] - refs[0]["x"] / refs[0]["n"]
+    )
+    assert (change["low"], change["high"]) == pytest.approx(
+        newcombe_ref(refs[0], refs[2]), rel=1e-9
+    )
+    assert "previous point of the same survey" in series["method"]
     assert "independent samples" in series["method"]
     # The same series again: the same order (deterministic).
     assert ok(trends(org, area_id=area, item="trygg_ute_kvall"))["points"] == series["points"]
@@ -188,16 +206,14 @@ def test_a_trend_spans_both_surveys_in_a_fixed_order_and_can_keep_to_one(
         rounds["trygg-2026"],
     ]
     assert {p["questionnaire_key"] for p in trygg["points"]} == {TRYGG_KEY}
-    c_low, c_high = confint_proportions_2indep(
-        refs[2]["x"], refs[2]["n"], refs[0]["x"], refs[0]["n"], method="newcomb", compare="diff"
-    )
-    assert (trygg["points"][1]["change"]["low"], trygg["points"][1]["change"]["high"]) == (
-        pytest.approx((c_low, c_high), rel=1e-9)
-    )
+    # Kept to one survey, the same change as in the series that spans both.
+    assert trygg["points"][1]["change"] == change
+    assert [p["segment"] for p in trygg["points"]] == [0, 0]
 
     # A shared indicator and index, for the whole organisation, also span both surveys.
     group = ok(trends(org, group="organisation", indicator="andel_otrygga_kvall"))
     assert [p["questionnaire_key"] for p in group["points"]] == [TRYGG_KEY, KUND_KEY, TRYGG_KEY]
+    assert [p["change"] is None for p in group["points"]] == [True, True, False]
     index = ok(trends(org, area_id=area, index="trygghetsindex", questionnaire=KUND_KEY))
     assert [p["survey_round_id"] for p in index["points"]] == [rounds["kund-2026"]]
 
@@ -228,3 +244,92 @@ def test_the_questionnaire_filter_s_errors(
     )
     assert foreign.status_code == 404
     assert "yours: none" in foreign.json()["detail"]
+
+
+# The demo's calendar: a trygghetsmätning every spring, a kundenkät every autumn. Per round:
+# (survey, period, open month, of N answers how many feel safe out late (code 1, else 3)).
+N_CALENDAR = 60
+CALENDAR = [
+    ("kund-2024", KUND_KEY, "2024", 10, 40),  # created first: the lowest round id of 2024
+    ("trygg-2023", TRYGG_KEY, "2023", 3, 30),
+    ("trygg-2024", TRYGG_KEY, "2024", 3, 41),
+    ("trygg-2026", TRYGG_KEY, "2026", 3, 45),
+    ("kund-2026", KUND_KEY, "2026", 10, 20),  # a new kundenkät version: favourable codes differ
+]
+
+
+def test_points_in_a_period_come_in_time_order_and_changes_and_breaks_stay_in_their_survey(
+    org: Org, db: sessionmaker[Session]
+) -> None:
+    trygg = publish_standard(org.analyst)
+    kund = publish_standard(org.analyst, KUNDENKAT)
+    changed = json.loads(json.dumps(KUNDENKAT))
+    next(i for i in changed["items"] if i["key"] == "trygg_ute_kvall")["favourable"] = [1]
+    qid = kund["questionnaire_id"]
+    ok(org.analyst.post(f"/api/v1/questionnaires/{qid}/versions"), 201)
+    ok(org.analyst.put(f"/api/v1/questionnaires/{qid}/versions/2", json=changed))
+    kund2 = ok(org.analyst.post(f"/api/v1/questionnaires/{qid}/versions/2/publish"))
+    area = create_area(org.analyst, "hjallbo")["id"]
+    versions = {"trygg": trygg["id"], "kund": kund["id"], "kund-2026": kund2["id"]}
+    ids: dict[str, int] = {}
+    with db() as session:
+        for label, _, period, month, safe in CALENDAR:
+            year = int(period)
+            survey_round = SurveyRound(
+                organisation_id=org.id,
+                questionnaire_version_id=versions.get(label, versions[label.split("-")[0]]),
+                name=label,
+                period=period,
+                open_date=date(year, month, 1),
+                close_date=date(year, month, 28),
+            )
+            session.add(survey_round)
+            session.flush()
+            ids[label] = survey_round.id
+            session.add(SurveyRoundArea(survey_round_id=survey_round.id, area_id=area))
+            session.execute(
+                insert(Response),
+                [
+                    {
+                        "survey_round_id": survey_round.id,
+                        "area_id": area,
+                        "language": "sv",
+                        "channel": "paper",
+                        "entry": "api",
+                        "submitted_date": date(year, month, 15),
+                        "answers": {"trygg_ute_kvall": 1 if i < safe else 3},
+                    }
+                    for i in range(N_CALENDAR)
+                ],
+            )
+        session.commit()
+
+    series = ok(trends(org, area_id=area, item="trygg_ute_kvall"))
+    points = {p["survey_round_id"]: p for p in series["points"]}
+    # 2024: the spring trygghetsmätning before the autumn kundenkät, though the kundenkät's key
+    # sorts first and its round id is lower.
+    order = ["trygg-2023", "trygg-2024", "kund-2024", "trygg-2026", "kund-2026"]
+    assert [p["survey_round_id"] for p in series["points"]] == [ids[o] for o in order]
+    safe = {label: {"x": x, "n": N_CALENDAR} for label, _, _, _, x in CALENDAR}
+    # Changes within the trygghetsmätning only: 2024 against 2023, 2026 against 2024 (the
+    # kundenkät in between is not what 2026 is compared with).
+    for before, after in (("trygg-2023", "trygg-2024"), ("trygg-2024", "trygg-2026")):
+        change = points[ids[after]]["change"]
+        p1, p2 = safe[before]["x"] / N_CALENDAR, safe[after]["x"] / N_CALENDAR
+        assert change["delta"] == pytest.approx(p2 - p1, abs=1e-12)
+        assert (change["low"], change["high"]) == pytest.approx(
+            newcombe_ref(safe[before], safe[after]), rel=1e-9
+        )
+        assert change["significant"] == (change["low"] > 0 or change["high"] < 0)
+    assert points[ids["trygg-2023"]]["change"] is None
+    # The kundenkät's first point starts its series; its new version breaks only its series.
+    assert points[ids["kund-2024"]]["change"] is None
+    assert points[ids["kund-2026"]]["change"] is None
+    [brk] = series["breaks"]
+    assert (brk["survey_round_id"], brk["period"]) == (ids["kund-2026"], "2026")
+    assert "trygg_ute_kvall" in brk["reason"]
+    assert [points[ids[o]]["segment"] for o in order] == [0, 0, 1, 0, 2]
+    # Kept to the kundenkät, the break is the same and its segments are 0 and 1.
+    kund_only = ok(trends(org, area_id=area, item="trygg_ute_kvall", questionnaire=KUND_KEY))
+    assert [p["segment"] for p in kund_only["points"]] == [0, 1]
+    assert kund_only["breaks"] == series["breaks"]

@@ -123,12 +123,14 @@ def get_trends(
     """An area's or group's series across periods for an item, indicator or index.
 
     Each point has n, the estimate and its 95 % interval (hidden when suppressed), the survey
-    it comes from (`questionnaire_key`) and the change against the previous point with
-    `significant`. Points are ordered by period, then questionnaire key, then round id. Without
-    `questionnaire` the series spans every survey whose rounds carry the target (surveys that
-    share an item by key, such as a trygghetsmätning and a kundenkät): a change between points
-    of different surveys compares two independent samples of the same item. The series breaks
-    where the questionnaire versions are not comparable; `breaks` says why.
+    it comes from (`questionnaire_key`) and the change against the previous point of the same
+    survey with `significant`. Points are in time order: by period, then the round's open date,
+    close date and id. Without `questionnaire` the series spans every survey whose rounds carry
+    the target (surveys that share an item by key, such as a trygghetsmätning and a kundenkät):
+    their points are interleaved to be read side by side, but every change stays a change
+    between two periods of one survey, never a difference between two surveys. Each survey's
+    series breaks where its questionnaire versions are not comparable (`breaks` says why);
+    a segment holds the comparable points of one survey.
     """
     target = service.target_of(item=item, indicator=indicator, index=index)
     return service.trend(

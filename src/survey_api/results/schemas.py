@@ -338,7 +338,8 @@ class TrendPoint(_Out):
         description="The survey's name in every language, as the round's version states it."
     )
     segment: int = Field(
-        description="Points in the same segment are comparable; a break starts a new one."
+        description="Points in the same segment are of one survey and comparable; each "
+        "survey's first point and each break start a new one."
     )
     source: RoundSource = Field(description=SOURCE)
     statistic: Statistic
@@ -352,8 +353,8 @@ class TrendPoint(_Out):
     weighting: Weighting | None
     note: str | None
     change: ChangeFigure | None = Field(
-        description="Against the previous point; null at the start of a segment or when either "
-        "point is suppressed or unavailable."
+        description="Against the previous point of the same survey; null at the start of a "
+        "segment or when either point is suppressed or unavailable."
     )
     unavailable_reason: str | None = Field(default=None, description=UNAVAILABLE)
 
@@ -367,8 +368,8 @@ class TrendBreak(_Out):
 
 
 class TrendSeries(_Out):
-    """A series across the organisation's rounds, ordered by period, then questionnaire key,
-    then round id."""
+    """A series across the organisation's rounds in time order: by period, then the round's
+    open date, close date and id."""
 
     area_id: int | None
     group: str | None

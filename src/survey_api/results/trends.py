@@ -55,10 +55,12 @@ TREND_METHOD = (
     "agree on the item (kind, option codes, scores, favourable codes), an indicator's codes or "
     "an index's components; otherwise the series breaks and a new segment starts. Without "
     "`questionnaire`, the series spans every survey (questionnaire) whose rounds carry the "
-    "target, ordered by period, then questionnaire key, then round id; a point's change is "
-    "against the previous point even when that point comes from another survey, and then "
-    "compares two independent samples of the same item (asked in different surveys, possibly "
-    "of different people or with a different context around the question). "
+    "target, in time order: by period, then the round's open date, close date and id, so two "
+    "surveys' points are interleaved and can be read side by side. Every change is against "
+    "the previous point of the same survey (a change between two periods of one survey, never "
+    "between two surveys: their figures are independent samples taken in other seasons and "
+    "survey contexts), and breaks are per survey too: each survey's first point starts a "
+    "segment of its own, and a segment holds the points of one survey only. "
     "`questionnaire=<key>` keeps the series to one survey."
 )
 
@@ -106,6 +108,17 @@ class _PointState:
     pooled_share: PooledShare | None = None
     mean: MeanEstimate | None = None
     pooled_mean: PooledMean | None = None
+
+
+@dataclass
+class _SurveyState:
+    """One survey's place in a series: its last definition and target signature (where it
+    breaks), its current segment and what its next point's change is against."""
+
+    definition: QuestionnaireDefinition
+    signature: tuple[Any, ...]
+    segment: int
+    previous: _PointState | None = None
 
 
 def _suppressed_point(base: dict[str, Any], unavailable: str | None = None) -> TrendPoint:
@@ -252,9 +265,10 @@ def trend(
     group: str | None = None,
     questionnaire: str | None = None,
 ) -> TrendSeries:
-    """The series of an area or a group across the organisation's rounds, ordered by period
-    (then questionnaire key, then round id), with the change against the previous point and
-    where the series breaks; ``questionnaire`` (a key) keeps it to that survey's rounds."""
+    """The series of an area or a group across the organisation's rounds in time order (period,
+    then open date, close date, round id), with each point's change against the previous point
+    of the same survey and where each survey's series breaks; ``questionnaire`` (a key) keeps
+    it to that survey's rounds."""
     if (area_id is None) == (group is None):
         raise ValidationFailed(
             "give exactly one of area_id and group",
@@ -279,9 +293,9 @@ def trend(
     )
     if questionnaire_id is not None:
         rounds = [r for r in rounds if surveys[r.questionnaire_version_id].id == questionnaire_id]
-    # Two surveys can share a period (a trygghetsmätning and a kundenkät in 2026): a fixed
-    # order for their points, so every read of the series is the same series.
-    rounds.sort(key=lambda r: (r.period, surveys[r.questionnaire_version_id].key, r.id))
+    # Two surveys can share a period (a trygghetsmätning in spring, a kundenkät in autumn):
+    # within a period, points come in time order (open date, close date, then id).
+    rounds.sort(key=lambda r: (r.period, r.open_date, r.close_date, r.id))
     definitions = [
         (r, questionnaires_service.published_definition(session, r.questionnaire_version_id))
         for r in rounds
@@ -311,29 +325,34 @@ def trend(
     points: list[TrendPoint] = []
     breaks: list[TrendBreak] = []
     as_of: datetime | None = None
-    previous_definition: QuestionnaireDefinition | None = None
-    previous_signature: tuple[Any, ...] | None = None
-    previous_state: _PointState | None = None
-    segment = 0
+    # Each survey is its own series: changes and breaks are within it (DESIGN.md: a change is
+    # between two periods of the same item); segments are numbered across the whole series,
+    # so points share a segment only when they are of one survey and comparable.
+    states: dict[str, _SurveyState] = {}
+    segments = 0
     for survey_round, definition in relevant:
+        survey_key = surveys[survey_round.questionnaire_version_id].key
         statistic = statistic_of(definition, target)
         signature = target_signature(definition, target)
-        if previous_signature is not None and signature != previous_signature:
-            assert previous_definition is not None
+        state = states.get(survey_key)
+        if state is None:
+            state = states[survey_key] = _SurveyState(definition, signature, segments)
+            segments += 1
+        elif signature != state.signature:
             breaks.append(
                 TrendBreak(
                     survey_round_id=survey_round.id,
                     period=survey_round.period,
                     reason=comparability.break_reason(
-                        previous_definition, definition, target.kind, target.key
+                        state.definition, definition, target.kind, target.key
                     ),
                 )
             )
-            segment += 1
-            previous_state = None
-        previous_definition, previous_signature = definition, signature
+            state.segment, state.previous = segments, None
+            segments += 1
+        state.definition, state.signature = definition, signature
         if statistic is None:
-            previous_state = None
+            state.previous = None
             continue
         data = load_round(
             session, organisation_id, survey_round.id, targets=[target], min_cell=min_cell
@@ -348,14 +367,14 @@ def trend(
             "survey_round_id": survey_round.id,
             "period": survey_round.period,
             "questionnaire_version_id": survey_round.questionnaire_version_id,
-            "questionnaire_key": surveys[survey_round.questionnaire_version_id].key,
+            "questionnaire_key": survey_key,
             "questionnaire_name": surveys[survey_round.questionnaire_version_id].name,
-            "segment": segment,
+            "segment": state.segment,
             "source": survey_round.source,
             "statistic": statistic,
         }
-        point, previous_state = _trend_point(
-            data, target, statistic, members, area_id, previous_state, base
+        point, state.previous = _trend_point(
+            data, target, statistic, members, area_id, state.previous, base
         )
         points.append(point)
     return TrendSeries(
