@@ -180,6 +180,7 @@ def test_the_kundenkat_has_the_agreed_items_indices_and_indicators() -> None:
         "lagenheten",
         "huset_utemiljo",
         "service",
+        "felanmalan",
         "prisvarde_inflytande",
         "grannar_trivsel",
         "trygghet",
@@ -188,6 +189,10 @@ def test_the_kundenkat_has_the_agreed_items_indices_and_indicators() -> None:
         "bakgrund",
     ]
     assert len(items) == 29
+    # The fault report questions on a page of their own, not under "how satisfied are you".
+    assert {items[k]["section"] for k in ("felanmalan_12m", "felanmalan_atgardad")} == {
+        "felanmalan"
+    }
     # Items in the order of their sections, so the form's pages follow the sections.
     order = [s["key"] for s in KUND["sections"]]
     positions = [order.index(item["section"]) for item in KUND["items"]]
