@@ -236,7 +236,9 @@ def _kundenkat(
     session: Session, organisation_id: int, areas: dict[str, Area], rng: random.Random
 ) -> list[tuple[SurveyRound, int]]:
     """The kundenkät's yearly autumn rounds in the same areas, all collected and closed; this
-    year's closed ten days ago. Returns each round with its questionnaire version's id."""
+    year's closed before the trygghetsvärdar started in Hjällbo (its answers predate them, so
+    the overview shows the kundenkät before and the trygghetsmätning after). Returns each round
+    with its questionnaire version's id."""
     definition = load_standard_definition(KUNDENKAT_KEY)
     version = _questionnaire(session, organisation_id, definition)
     year = today().year
@@ -245,8 +247,8 @@ def _kundenkat(
         if age:
             open_date, close_date = date(year - age, 10, 1), date(year - age, 10, 31)
         else:  # this year's: closed, and never dated before the year began
-            open_date = max(date(year, 1, 1), today() - timedelta(days=60))
-            close_date = max(open_date + timedelta(days=7), today() - timedelta(days=10))
+            open_date = max(date(year, 1, 1), today() - timedelta(days=110))
+            close_date = max(open_date + timedelta(days=14), today() - timedelta(days=50))
         survey_round = _new_round(
             session,
             organisation_id,
