@@ -81,7 +81,7 @@ def test_questionnaires_report_and_preview_are_styled_and_accessible(
 
         # The standard questionnaire, for a preview in Swedish and in Arabic.
         page.goto("/console/questionnaires/new")
-        page.click("text=Utgå från standardformuläret")
+        page.click("text=Utgå från det valda standardformuläret")
         page.wait_for_url(re.compile(r".*/console/questionnaires/\d+/versions/1\?done=created"))
         standard = page.url.split("?")[0].removeprefix(console_server.base_url)
         for lang, direction in (("sv", "ltr"), ("ar", "rtl")):
