@@ -45,11 +45,16 @@ UNSAFE = {
 }
 
 
+def unsafe(survey: str, area: str, year: int) -> int:
+    """How many of N answer "unsafe out late"; years not listed above: a fixed number."""
+    return UNSAFE[survey][area].get(year, 10 + year % 7)
+
+
 def _pooled(survey: str, areas: list[str], year: int) -> tuple[float, float]:
     """Household-weighted share and variance, written out from DESIGN.md."""
     weights = np.array([HOUSEHOLDS[a] for a in areas], dtype=float)
     weights /= weights.sum()
-    shares = np.array([UNSAFE[survey][a][year] / N for a in areas])
+    shares = np.array([unsafe(survey, a, year) / N for a in areas])
     return float(weights @ shares), float(np.sum(weights**2 * shares * (1 - shares) / N))
 
 
@@ -61,15 +66,18 @@ def _did(survey: str, before: int, after: int) -> tuple[float, float]:
     return (ta - tb) - (ca - cb), math.sqrt(vtb + vta + vcb + vca)
 
 
-Build = Callable[[dict[str, tuple[int, ...]]], dict[str, Any]]
+Build = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
 def build(org: Org, db: sessionmaker[Session]) -> Build:
     """Rounds of both surveys (years per survey key, created in that order) over three
-    areas of area type 1, and an intervention in the treated area from 2025-06-01."""
+    areas of area type 1 (or the areas named per survey key), and an intervention in the
+    treated area from 2025-06-01."""
 
-    def make(years: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    def make(
+        years: dict[str, tuple[int, ...]], areas: dict[str, list[str]] | None = None
+    ) -> dict[str, Any]:
         versions = {
             TRYGG: publish_standard(org.analyst)["id"],
             KUND: publish_standard(org.analyst, KUNDENKAT)["id"],
@@ -97,6 +105,8 @@ def build(org: Org, db: sessionmaker[Session]) -> Build:
                     rounds[(survey, year)] = survey_round.id
                     rows = []
                     for code, area_id in ids.items():
+                        if areas and code not in areas.get(survey, list(ids)):
+                            continue
                         session.add(
                             SurveyRoundArea(survey_round_id=survey_round.id, area_id=area_id)
                         )
@@ -109,7 +119,7 @@ def build(org: Org, db: sessionmaker[Session]) -> Build:
                                 "entry": "api",
                                 "submitted_date": date(year, 3, 15),
                                 "answers": {
-                                    "trygg_ute_kvall": 3 if i < UNSAFE[survey][code][year] else 1
+                                    "trygg_ute_kvall": 3 if i < unsafe(survey, code, year) else 1
                                 },
                             }
                             for i in range(N)
@@ -164,12 +174,22 @@ def test_the_default_is_the_survey_with_the_most_rounds_and_never_mixes(
     assert pre["estimate"]["estimate"] == pytest.approx(_did(TRYGG, 2023, 2024)[0])
     note = result["period_note"]
     assert note["en"].startswith(
-        f"Survey: Tenant safety survey ({TRYGG}), the survey with the most rounds with "
-        "indicator 'andel_otrygga_kvall' (3)."
+        "Survey: Tenant safety survey, the survey with the most rounds with indicator "
+        "'andel_otrygga_kvall' that cover the treated and the comparison areas (3). Rounds of "
+        "Tenant customer survey are left out: an evaluation never mixes surveys (choose another "
+        "survey with questionnaire= or in the console). Before: 2024"
     )
-    assert KUND in note["en"] and "never mixes surveys" in note["en"]
-    assert note["sv"].startswith(f"Enkät: Trygghetsmätning för hyresgäster ({TRYGG}),")
-    assert "blandar aldrig enkäter" in note["sv"]
+    # Swedish in Swedish words: the measure, the rounds, the other survey by its name.
+    assert note["sv"].startswith(
+        "Enkät: Trygghetsmätning för hyresgäster, den enkät som har flest mätomgångar med "
+        "indikatorn andel_otrygga_kvall som täcker de berörda områdena och jämförelseområdena "
+        "(3). Mätomgångar i Kundenkät för hyresgäster räknas inte med: en utvärdering blandar "
+        "aldrig enkäter (välj en annan enkät med questionnaire= eller i konsolen). Före: 2024, "
+        "den sista mätomgången som stängde före starten"
+    )
+    for lang in ("sv", "en"):
+        assert KUND not in note[lang] and TRYGG not in note[lang]
+        assert "indicator '" not in note["sv"] and "mätningar" not in note["sv"]
     assert "Before: 2024" in note["en"] and "Före: 2024" in note["sv"]
 
     # Asked for: the kundenkät's own rounds, with its own (different) estimate.
@@ -177,12 +197,8 @@ def test_the_default_is_the_survey_with_the_most_rounds_and_never_mixes(
     assert (kund["before_period"], kund["after_period"]) == ("2024", "2026")
     _check(kund, scenario, KUND)
     assert kund["pre_trend"] == []
-    assert kund["period_note"]["en"].startswith(
-        f"Survey: Tenant customer survey ({KUND}), as requested."
-    )
-    assert kund["period_note"]["sv"].startswith(
-        f"Enkät: Kundenkät för hyresgäster ({KUND}), enligt begäran."
-    )
+    assert kund["period_note"]["en"].startswith("Survey: Tenant customer survey, as requested.")
+    assert kund["period_note"]["sv"].startswith("Enkät: Kundenkät för hyresgäster, enligt begäran.")
     assert kund["did"]["estimate"] != pytest.approx(result["did"]["estimate"])
 
 
@@ -192,7 +208,7 @@ def test_a_tie_goes_to_the_survey_whose_latest_round_is_the_latest(org: Org, bui
     result = ok(_evaluate(org, scenario))
     _check(result, scenario, KUND)
     assert "tied, and its latest round is the latest" in result["period_note"]["en"]
-    assert "lika många" in result["period_note"]["sv"]
+    assert "lika många, och dess senaste mätomgång är den senaste" in result["period_note"]["sv"]
     # Asked for, the other survey is used all the same.
     assert ok(_evaluate(org, scenario, questionnaire=TRYGG))["questionnaire_key"] == TRYGG
 
@@ -231,3 +247,63 @@ def test_the_questionnaire_filter_s_errors(org: Org, build: Build) -> None:
     assert absent.json()["detail"] == (
         f"no survey round of yours has item 'problem_klotter' in questionnaire '{KUND}'"
     )
+
+
+def test_the_default_passes_over_a_survey_without_the_treated_area(org: Org, build: Build) -> None:
+    # The kundenkät has more rounds, but none of them in the treated area.
+    scenario = build(
+        {TRYGG: (2024, 2026), KUND: (2022, 2023, 2024, 2026)},
+        areas={KUND: ["comp_a", "comp_b"]},
+    )
+    result = ok(_evaluate(org, scenario))
+    _check(result, scenario, TRYGG)
+    note = result["period_note"]
+    assert note["en"].startswith(
+        "Survey: Tenant safety survey, the survey with the most rounds with indicator "
+        "'andel_otrygga_kvall' that cover the treated and the comparison areas (2). Tenant "
+        "customer survey cannot give a round before and one after the start in these areas."
+    )
+    assert (
+        "(2). Kundenkät för hyresgäster kan inte ge en mätomgång före och en efter starten i de "
+        "här områdena." in note["sv"]
+    )
+    # Asked for, the kundenkät is refused as before: it has no treated cells.
+    kund = _evaluate(org, scenario, questionnaire=KUND)
+    assert kund.status_code == 200
+    assert kund.json()["did"] is None
+
+
+def test_the_default_passes_over_a_survey_without_a_round_before_the_start(
+    org: Org, build: Build
+) -> None:
+    # The kundenkät has more rounds with the indicator, all after the start (2025-06-01).
+    scenario = build({TRYGG: (2024, 2026), KUND: (2026, 2027, 2028)})
+    result = ok(_evaluate(org, scenario))
+    _check(result, scenario, TRYGG)
+    assert (result["before_period"], result["after_period"]) == ("2024", "2026")
+    assert "(2). Tenant customer survey cannot give" in result["period_note"]["en"]
+    refused = _evaluate(org, scenario, questionnaire=KUND)
+    assert refused.status_code == 409
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+def test_when_no_survey_can_be_evaluated_the_default_is_the_one_with_most_rounds(
+    org: Org, build: Build
+) -> None:
+    scenario = build({TRYGG: (2026,), KUND: (2026, 2027)})
+    refused = _evaluate(org, scenario)
+    assert refused.status_code == 409
+    assert refused.json()["detail"].startswith("an evaluation needs a round that closed before")
+
+
+def test_an_item_is_named_as_a_question_in_swedish(org: Org, build: Build) -> None:
+    scenario = build({TRYGG: (2023, 2024, 2026), KUND: (2024, 2026)})
+    result = ok(
+        org.analyst.get(
+            f"/api/v1/interventions/{scenario['intervention']}/evaluation",
+            params={"item": "trygg_ute_kvall"},
+        )
+    )
+    assert result["questionnaire_key"] == TRYGG
+    assert "flest mätomgångar med frågan trygg_ute_kvall som" in result["period_note"]["sv"]
+    assert "most rounds with item 'trygg_ute_kvall' that" in result["period_note"]["en"]
