@@ -307,3 +307,24 @@ def test_an_item_is_named_as_a_question_in_swedish(org: Org, build: Build) -> No
     assert result["questionnaire_key"] == TRYGG
     assert "flest mätomgångar med frågan trygg_ute_kvall som" in result["period_note"]["sv"]
     assert "most rounds with item 'trygg_ute_kvall' that" in result["period_note"]["en"]
+
+
+def test_the_only_survey_with_the_measure_is_named_when_another_survey_has_rounds(
+    org: Org, build: Build
+) -> None:
+    scenario = build({TRYGG: (2023, 2024, 2026), KUND: (2024, 2026)})
+    result = ok(
+        org.analyst.get(
+            f"/api/v1/interventions/{scenario['intervention']}/evaluation",
+            params={"item": "problem_klotter"},
+        )
+    )
+    assert result["questionnaire_key"] == TRYGG
+    note = result["period_note"]
+    assert note["en"].startswith(
+        "Survey: Tenant safety survey, the only survey with item 'problem_klotter'. Before: 2024"
+    )
+    assert note["sv"].startswith(
+        "Enkät: Trygghetsmätning för hyresgäster, den enda enkäten med frågan problem_klotter. "
+        "Före: 2024"
+    )

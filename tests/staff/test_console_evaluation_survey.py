@@ -1,6 +1,7 @@
 """The console's evaluation page when two surveys ask the same question: it offers the surveys,
-keeps to one (by default the survey with the most rounds of the measure), and shows the API's
-own figures for the survey chosen, on both databases."""
+keeps to one (by default the survey that can be evaluated with the most rounds of the measure),
+names it once (in the period note) and shows the API's own figures for the survey chosen, on
+both databases."""
 
 import html
 from collections.abc import Callable, Iterator
@@ -102,18 +103,25 @@ def test_the_evaluation_page_keeps_to_one_survey_and_lets_the_coordinator_choose
     assert '<select id="questionnaire" name="questionnaire"' in text
     assert '<option value="" selected>' not in text  # the default option is just the first
     assert f'<option value="{KUNDENKAT}">Kundenkät för hyresgäster</option>' in text
-    assert "Enkät: Trygghetsmätning för hyresgäster" in text
     assert estimates[0] in text and estimates[1] not in text
-    assert default["period_note"]["sv"] in text  # type: ignore[index]
+    # The note names the chosen survey (in words, with the other survey by its name) and says
+    # how to choose another; the page does not name the survey a second time.
+    note = default["period_note"]["sv"]  # type: ignore[index]
+    assert isinstance(note, str) and note in text
+    assert note.startswith("Enkät: Trygghetsmätning för hyresgäster, den enkät som har flest ")
+    assert "Mätomgångar i Kundenkät för hyresgäster räknas inte med" in note
+    assert "välj en annan enkät med questionnaire= eller i konsolen" in note
+    assert text.count("Enkät: Trygghetsmätning för hyresgäster") == 1
 
     picked = client.get(
         url, params={"measure": "indicator:andel_otrygga_kvall", "questionnaire": KUNDENKAT}
     )
     text = html.unescape(picked.text)
     assert picked.status_code == 200 and f'<option value="{KUNDENKAT}" selected>' in text
-    assert "Enkät: Kundenkät för hyresgäster" in text
     assert estimates[1] in text and estimates[0] not in text
     assert chosen["period_note"]["sv"] in text  # type: ignore[index]
+    assert text.count("Enkät: Kundenkät för hyresgäster, enligt begäran.") == 1
+    assert text.count("Enkät: Kundenkät för hyresgäster") == 1
 
     # A survey that is not the organisation's is ignored like an unknown period: the default.
     stranger = client.get(url, params={"questionnaire": "no-such-survey"})

@@ -259,6 +259,8 @@ def test_the_evaluation_page_shows_the_api_s_numbers_in_swedish(
     assert points(pre["estimate"]["estimate"], "sv") in text
     assert "Hammarkullen" in text and "Kortedala" in text  # the comparison areas
     assert api["period_note"]["sv"] in text
+    # One survey only: the page and the note name no survey, and there is no survey picker.
+    assert "Enkät:" not in text and 'id="questionnaire"' not in text
     assert "regression mot medelvärdet" in text and api["caveat"]["sv"] in text
     english = client.get(f"/console/interventions/{intervention_id}/evaluation?lang=en")
     assert api["caveat"]["en"] in english.text and "percentage points" in english.text

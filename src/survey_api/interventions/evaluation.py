@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_api.areas import service as areas_service
-from survey_api.exceptions import Conflict, NotFound, ValidationFailed
+from survey_api.exceptions import Conflict, ValidationFailed
+from survey_api.interventions import evaluation_survey
 from survey_api.interventions import service as interventions_service
 from survey_api.interventions.evaluation_schemas import (
     CAVEAT_EN,
@@ -35,11 +36,8 @@ from survey_api.models import (
     Intervention,
     InterventionArea,
     SurveyRound,
-    SurveyRoundArea,
 )
 from survey_api.questionnaires import service as questionnaires_service
-from survey_api.questionnaires.definition import QuestionnaireDefinition
-from survey_api.results import queries as results_queries
 from survey_api.results import service as results_service
 from survey_api.results.service import Target
 from survey_api.results.statistics import DiD, PooledShare, difference_in_differences
@@ -67,7 +65,8 @@ def evaluate(
     questionnaire: str | None = None,
 ) -> InterventionEvaluation:
     """The four cells, the DiD estimate with its interval, the pre-trend and the caveat, all
-    from the rounds of one survey (``questionnaire``, a key; default: see :func:`_survey`)."""
+    from the rounds of one survey (``questionnaire``, a key; default: see
+    :func:`evaluation_survey.choose_survey`)."""
     intervention = interventions_service.get_intervention(session, organisation_id, intervention_id)
     treated = interventions_service.area_ids_of(session, [intervention.id])[intervention.id]
     if comparison_area_ids:
@@ -81,14 +80,18 @@ def evaluate(
             "no comparison areas: choose some with comparison_area_id, or register areas of the "
             "same area type without an intervention of this category"
         )
-    survey = _survey(
-        session,
-        organisation_id,
-        target,
-        questionnaire,
-        _Setting(intervention.start_date, treated, comparison, before_period, after_period),
+
+    def can_evaluate(rounds: Sequence[SurveyRound]) -> bool:
+        try:
+            _choose_rounds(rounds, intervention.start_date, target, before_period, after_period)
+        except (Conflict, ValidationFailed):
+            return False
+        return True
+
+    survey = evaluation_survey.choose_survey(
+        session, organisation_id, target, questionnaire, treated, comparison, can_evaluate
     )
-    rounds = _comparable_rounds(survey.rounds, target)
+    rounds = evaluation_survey.comparable_rounds(survey.rounds, target)
     choice = _choose_rounds(rounds, intervention.start_date, target, before_period, after_period)
     b, a = choice.before, choice.after
     # Placebo rounds: the same kind as "before", earlier than it and closed before the start.
@@ -302,189 +305,6 @@ def _measure_keys(target: Target, survey_round: SurveyRound, session: Session) -
         indicator = next(i for i in definition.indicators if i.key == target.key)
         return {target.key, indicator.item}
     return {target.key}
-
-
-@dataclass(frozen=True)
-class _Survey:
-    """The survey (questionnaire) an evaluation keeps to, its rounds carrying the target in
-    period order, and a sentence saying why it was chosen (empty when it was the only one)."""
-
-    key: str
-    rounds: list[tuple[SurveyRound, QuestionnaireDefinition]]
-    note: dict[str, str]
-
-
-@dataclass(frozen=True)
-class _Setting:
-    """What an evaluation asks of a survey's rounds: the areas and the start, and the periods
-    asked for."""
-
-    start: date
-    treated: Sequence[int]
-    comparison: Sequence[int]
-    before_period: str | None = None
-    after_period: str | None = None
-
-
-Pairs = list[tuple[SurveyRound, QuestionnaireDefinition]]
-
-
-def _survey(
-    session: Session,
-    organisation_id: int,
-    target: Target,
-    questionnaire: str | None,
-    setting: _Setting,
-) -> _Survey:
-    """The rounds of one survey that carry the target: the requested questionnaire's, else,
-    when several surveys carry it (a kundenkät reusing a trygghetsmätning item by key), the
-    one that can be evaluated with the most rounds, ties to the one whose latest round is the
-    latest (see :func:`_usable`); if none can, the one with the most rounds carrying the target,
-    so the refusal that follows speaks of it. A difference-in-differences never mixes surveys:
-    its four cells would compare different samples and contexts."""
-    rounds = results_queries.rounds_of_organisation(session, organisation_id)
-    surveys = rounds_service.questionnaires_of_versions(
-        session, {r.questionnaire_version_id for r in rounds}
-    )
-    if questionnaire is not None:
-        wanted = rounds_service.questionnaire_by_key(session, organisation_id, questionnaire).id
-        rounds = [r for r in rounds if surveys[r.questionnaire_version_id].id == wanted]
-    relevant = [
-        (r, d)
-        for r in rounds
-        if target.present_in(
-            d := questionnaires_service.published_definition(session, r.questionnaire_version_id)
-        )
-    ]
-    if not relevant:
-        raise NotFound(
-            f"no survey round of yours has {target.kind} '{target.key}'"
-            + ("" if questionnaire is None else f" in questionnaire {questionnaire!r}")
-        )
-    by_key: dict[str, Pairs] = {}
-    names: dict[str, dict[str, str]] = {}
-    for pair in relevant:
-        survey = surveys[pair[0].questionnaire_version_id]
-        by_key.setdefault(survey.key, []).append(pair)
-        names[survey.key] = survey.name
-    if questionnaire is not None:
-        return _Survey(
-            questionnaire,
-            relevant,
-            {
-                "en": f"Survey: {_name(names[questionnaire], 'en', questionnaire)}, as requested.",
-                "sv": f"Enkät: {_name(names[questionnaire], 'sv', questionnaire)}, enligt begäran.",
-            },
-        )
-    if len(by_key) == 1:
-        return _Survey(next(iter(by_key)), relevant, {})
-
-    areas = _round_areas(session, [r.id for r, _ in relevant])
-    usable = {
-        key: count
-        for key, pairs in by_key.items()
-        if (count := _usable(pairs, target, setting, areas))
-    }
-    counts = usable or {key: len(pairs) for key, pairs in by_key.items()}
-
-    def rank(key: str) -> tuple[int, tuple[str, date, date, int]]:
-        return (counts[key], max(_when(r) for r, _ in by_key[key]))
-
-    key = max(counts, key=rank)
-    tied = sum(1 for k in counts if counts[k] == counts[key]) > 1
-    others = sorted(k for k in by_key if k != key)
-    unusable = [k for k in others if k not in usable] if usable else []
-
-    def listed(keys: list[str], lang: str) -> str:
-        return ", ".join(_name(names[k], lang, k) for k in keys)
-
-    what_en = f"{target.kind} '{target.key}'"
-    what_sv = f"{'indikatorn' if target.kind == 'indicator' else 'frågan'} {target.key}"
-    covering_en = " that cover the treated and the comparison areas" if usable else ""
-    covering_sv = " som täcker de berörda områdena och jämförelseområdena" if usable else ""
-    en = (
-        f"Survey: {_name(names[key], 'en', key)}, the survey with the most rounds with {what_en}"
-        f"{covering_en} ({counts[key]}"
-        + ("; tied, and its latest round is the latest" if tied else "")
-        + ")."
-        + (
-            f" {listed(unusable, 'en')} cannot give a round before and one after the start in "
-            "these areas."
-            if unusable
-            else ""
-        )
-        + f" Rounds of {listed(others, 'en')} are left out: an evaluation never mixes surveys "
-        "(choose another survey with questionnaire= or in the console)."
-    )
-    sv = (
-        f"Enkät: {_name(names[key], 'sv', key)}, den enkät som har flest mätomgångar med "
-        f"{what_sv}{covering_sv} ({counts[key]}"
-        + ("; lika många, och dess senaste mätomgång är den senaste" if tied else "")
-        + ")."
-        + (
-            f" {listed(unusable, 'sv')} kan inte ge en mätomgång före och en efter starten i de "
-            "här områdena."
-            if unusable
-            else ""
-        )
-        + f" Mätomgångar i {listed(others, 'sv')} räknas inte med: en utvärdering blandar "
-        "aldrig enkäter (välj en annan enkät med questionnaire= eller i konsolen)."
-    )
-    return _Survey(key, by_key[key], {"en": en, "sv": sv})
-
-
-def _when(survey_round: SurveyRound) -> tuple[str, date, date, int]:
-    """A round's place in time: period, then open date, close date and id."""
-    return (survey_round.period, survey_round.open_date, survey_round.close_date, survey_round.id)
-
-
-def _round_areas(session: Session, round_ids: Sequence[int]) -> dict[int, set[int]]:
-    """Each round's areas."""
-    found: dict[int, set[int]] = {round_id: set() for round_id in round_ids}
-    rows = session.execute(
-        select(SurveyRoundArea.survey_round_id, SurveyRoundArea.area_id).where(
-            SurveyRoundArea.survey_round_id.in_(list(round_ids))
-        )
-    )
-    for round_id, area_id in rows:
-        found[round_id].add(area_id)
-    return found
-
-
-def _usable(pairs: Pairs, target: Target, setting: _Setting, areas: dict[int, set[int]]) -> int:
-    """How many of a survey's rounds an evaluation here can use: its comparable rounds (the
-    target defined as in its latest round) that cover at least one treated and one comparison
-    area; 0 unless those give a before and an after round (by default or as asked for)."""
-    try:
-        rounds = _comparable_rounds(pairs, target)
-    except ValidationFailed:
-        return 0
-    treated, comparison = set(setting.treated), set(setting.comparison)
-    covering = [r for r in rounds if areas[r.id] & treated and areas[r.id] & comparison]
-    try:
-        _choose_rounds(covering, setting.start, target, setting.before_period, setting.after_period)
-    except (Conflict, ValidationFailed):
-        return 0
-    return len(covering)
-
-
-def _name(names: dict[str, str], lang: str, key: str) -> str:
-    return names.get(lang) or names.get("sv") or next(iter(names.values()), key)
-
-
-def _comparable_rounds(
-    relevant: Sequence[tuple[SurveyRound, QuestionnaireDefinition]], target: Target
-) -> list[SurveyRound]:
-    """The survey's rounds whose definition matches its latest one's (one series)."""
-    if target.kind == "item":
-        item = relevant[-1][1].item(target.key)
-        if not item.favourable:
-            raise ValidationFailed(
-                f"item '{target.key}' has no favourable codes, so it has no share to evaluate",
-                errors=[{"loc": ["query", "item"], "msg": "no favourable codes", "type": "item"}],
-            )
-    signature = results_service.target_signature(relevant[-1][1], target)
-    return [r for r, d in relevant if results_service.target_signature(d, target) == signature]
 
 
 def _default_comparison(

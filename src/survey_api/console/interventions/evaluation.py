@@ -261,9 +261,6 @@ def evaluation_page(
         after=after or "",
         surveys=surveys,
         survey=survey or "",
-        survey_name={m.value: m.label for m in surveys}.get(
-            result.questionnaire_key if result else "", ""
-        ),
         result=result,
         problem=problem,
         cells=cells,
