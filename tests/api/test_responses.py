@@ -125,7 +125,7 @@ def test_a_valid_response_is_stored_with_language_and_channel(
         stored = session.get(Response, receipt["id"])
         assert stored is not None
         assert (stored.language, stored.channel, stored.answers) == ("en", "paper", GOOD)
-    assert ok(org.analyst.get(f"/api/v1/rounds/{r.id}"))["response_count"] == 1
+    assert response_count(db, r.id) == 1
 
 
 def test_the_standard_questionnaire_fully_answered_is_accepted(org: Org) -> None:
@@ -195,7 +195,6 @@ def test_each_rule_is_a_422_naming_the_item_and_nothing_is_stored(
     ]
     assert key in body["detail"]
     assert response_count(db, r.id) == 0
-    assert ok(org.analyst.get(f"/api/v1/rounds/{r.id}"))["response_count"] == 0
 
 
 def test_an_unknown_language_is_a_422(org: Org, db: sessionmaker[Session]) -> None:

@@ -75,7 +75,9 @@ def test_a_round_reads_back_as_created(org: Org, setup: tuple[int, list[int]]) -
     created = ok(org.analyst.post("/api/v1/rounds", json=body), 201)
     assert {k: created[k] for k in body} == body
     assert created["questionnaire_version_number"] == 1
-    assert (created["status"], created["response_count"], created["closed_at"]) == ("open", 0, None)
+    assert (created["status"], created["closed_at"]) == ("open", None)
+    # No responses yet: a small cell, shown like any suppressed count (null, suppressed).
+    assert (created["response_count"], created["response_count_suppressed"]) == (None, True)
     assert ok(org.integrator.get(f"/api/v1/rounds/{created['id']}")) == created
 
 
