@@ -102,6 +102,7 @@ def test_the_evaluation_page_keeps_to_one_survey_and_lets_the_coordinator_choose
     text = html.unescape(page.text)
     assert '<select id="questionnaire" name="questionnaire"' in text
     assert '<option value="" selected>' not in text  # the default option is just the first
+    assert '<option value="">Enkäten med flest användbara mätomgångar av måttet</option>' in text
     assert f'<option value="{KUNDENKAT}">Kundenkät för hyresgäster</option>' in text
     assert estimates[0] in text and estimates[1] not in text
     # The note names the chosen survey (in words, with the other survey by its name) and says
