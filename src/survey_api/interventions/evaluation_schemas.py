@@ -76,15 +76,17 @@ class InterventionEvaluation(BaseModel):
     questionnaire_key: str = Field(
         description="The survey (questionnaire key) whose rounds every cell comes from: an "
         "evaluation never mixes surveys. Default: the only survey whose rounds carry the "
-        "target, else the one with the most such rounds (ties: the one whose latest round is "
-        "the latest), said in `period_note` (`questionnaire=` to choose)."
+        "target, else the survey that can be evaluated here (comparable rounds covering a "
+        "treated and a comparison area, one before and one after the start) with the most "
+        "such rounds (ties: the one whose latest round is the latest), said in `period_note` "
+        "(`questionnaire=` to choose)."
     )
     period_choice: Literal["default", "requested"] = Field(
         description="`requested` when `before=` or `after=` was given."
     )
     period_note: dict[str, str] = Field(
         description="In Swedish and English: which periods are compared and why, and which "
-        "survey when the target is carried by more than one or one was asked for."
+        "survey (by name) when another survey has rounds or one was asked for."
     )
     cells: list[EvaluationCell]
     did: Estimate | None = Field(

@@ -153,14 +153,18 @@ def evaluate_intervention(
             pattern=QUESTIONNAIRE_KEY_PATTERN,
             description="The survey (questionnaire key) whose rounds are compared; `before` "
             "and `after` are looked up within it. An unknown key is 404. Default: the only "
-            "survey whose rounds carry the target, else the one with the most such rounds "
-            "(ties: the one whose latest round is the latest). Surveys are never mixed.",
+            "survey whose rounds carry the target, else, among the surveys that can be "
+            "evaluated here (comparable rounds covering a treated and a comparison area, one "
+            "before and one after the start), the one with the most such rounds (ties: the one "
+            "whose latest round is the latest); if none can, the one with the most rounds "
+            "carrying the target. Surveys are never mixed.",
         ),
     ] = None,
 ) -> InterventionEvaluation:
     """Difference-in-differences for an indicator: the four cells with their n, the estimate
     and its 95 % interval, the pre-trend, the comparison areas used, and why it is not proof.
-    Every cell comes from one survey's rounds (`questionnaire_key`): surveys are never mixed."""
+    Every cell comes from one survey's rounds (`questionnaire_key`): surveys are never mixed;
+    `period_note` says which survey and how to choose another."""
     if (indicator is None) == (item is None):
         raise ValidationFailed(
             "give exactly one of indicator and item",
