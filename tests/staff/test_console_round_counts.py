@@ -64,6 +64,9 @@ def test_a_total_that_would_give_a_small_area_is_fewer_than_k_on_every_page(
     # Responses, then code answers waiting (none: 0 is a small cell too), then area links.
     assert rounds_row.endswith(f" {FEWER} {FEWER} på") and "23" not in rounds_row
     assert fact == FEWER
+    # None of the round's code answers wait: 0 is a small cell, shown like 1 to 9.
+    facts = client.get(f"/console/results/{world.round_id}").text.split('id="areas-nav-title"')[0]
+    assert re.search(r"<dt>Kodsvar som väntar</dt><dd>färre än 10</dd>", facts)
 
     upload(world.api, world.round_id, world.small, [full_answers()] * 12)
     results_row, rounds_row, fact = _pages(client, world.round_id)

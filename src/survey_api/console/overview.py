@@ -17,6 +17,7 @@ from survey_api.paging import MAX_LIMIT, PageRequest
 from survey_api.presentation import charts
 from survey_api.reports import activity
 from survey_api.results import service as results_service
+from survey_api.results import suppression
 from survey_api.rounds import service as rounds_service
 
 
@@ -40,7 +41,7 @@ class OpenRound:
     period: str
     close_date: date
     days_left: int  # calendar days after today until it closes (0: closes today)
-    pending: int  # code answers waiting to join a batch
+    pending: int | None  # code answers waiting to join a batch; None below k (a small cell)
     min_cell_size: int
     areas: list[AreaFigures]
     days: list[activity.Day]  # responses per day, None where hidden
@@ -77,7 +78,9 @@ def open_rounds(session: Session, organisation_id: int) -> list[OpenRound]:
                 period=survey_round.period,
                 close_date=survey_round.close_date,
                 days_left=(survey_round.close_date - today).days,
-                pending=results.pending,
+                pending=None
+                if suppression.primary_suppressed(results.pending, results.min_cell_size)
+                else results.pending,
                 min_cell_size=results.min_cell_size,
                 days=activity.round_activity(session, organisation_id, survey_round.id).days,
                 areas=[
