@@ -152,9 +152,16 @@ def test_waiting_code_answers_show_only_from_k(org: Org) -> None:
     overview = _overview_round(org.analyst, area, r.id)
     assert (overview["pending"], overview["pending_suppressed"]) == (None, True)
     assert _everywhere(org, r.id) == [HIDDEN, HIDDEN]
+    # The round's results and its ways in say the same (the results twice: built, then cached).
+    for _ in range(2):
+        assert ok(org.analyst.get(f"/api/v1/rounds/{r.id}/results"))["pending"] is None
+    assert ok(org.admin.get(f"/api/v1/rounds/{r.id}/results/entries"))["pending"] is None
     _code_answers(org, r, area, 9)  # 12 waiting (fewer than 2k, so no batch joins yet)
     overview = _overview_round(org.analyst, area, r.id)
     assert (overview["pending"], overview["pending_suppressed"]) == (12, False)
+    for _ in range(2):
+        assert ok(org.analyst.get(f"/api/v1/rounds/{r.id}/results"))["pending"] == 12
+    assert ok(org.admin.get(f"/api/v1/rounds/{r.id}/results/entries"))["pending"] == 12
     waiting = {**HIDDEN, "pending_responses": 12, "pending_responses_suppressed": False}
     assert _everywhere(org, r.id) == [waiting, waiting]
 

@@ -17,7 +17,6 @@ from survey_api.paging import MAX_LIMIT, PageRequest
 from survey_api.presentation import charts
 from survey_api.reports import activity
 from survey_api.results import service as results_service
-from survey_api.results import suppression
 from survey_api.rounds import service as rounds_service
 
 
@@ -78,9 +77,7 @@ def open_rounds(session: Session, organisation_id: int) -> list[OpenRound]:
                 period=survey_round.period,
                 close_date=survey_round.close_date,
                 days_left=(survey_round.close_date - today).days,
-                pending=None
-                if suppression.primary_suppressed(results.pending, results.min_cell_size)
-                else results.pending,
+                pending=results.pending,  # None when suppressed (below k), as in the API
                 min_cell_size=results.min_cell_size,
                 days=activity.round_activity(session, organisation_id, survey_round.id).days,
                 areas=[

@@ -22,7 +22,7 @@ from survey_api.models import Response
 from survey_api.responses import pending
 from survey_api.results.loading import min_cell_of
 from survey_api.results.schemas import AreaEntries, RoundEntries
-from survey_api.results.suppression import primary_suppressed, suppress_breakdown
+from survey_api.results.suppression import primary_suppressed, shown_count, suppress_breakdown
 from survey_api.rounds import service as rounds_service
 
 ENTRIES = ("code", "link", "api")
@@ -80,7 +80,7 @@ def round_entries(session: Session, organisation_id: int, round_id: int) -> Roun
     return RoundEntries(
         survey_round_id=round_id,
         min_cell_size=k,
-        pending=pending.waiting_count(session, round_id),
+        pending=shown_count(pending.waiting_count(session, round_id), k),
         burst_rule=BURST_RULE,
         areas=areas,
     )

@@ -28,6 +28,7 @@ from survey_api.results.cells import (
 )
 from survey_api.results.fold import FoldResult, fold_round
 from survey_api.results.queries import AreaInfo, CellTally, Sums
+from survey_api.results.suppression import shown_count
 from survey_api.results.targets import Target, _has_mean_target, _has_share, _measure_keys
 from survey_api.rounds import service as rounds_service
 
@@ -145,6 +146,11 @@ class RoundHeader:
     invitations: dict[int, int]
     min_cell: int
     pending: int
+
+    @property
+    def shown_pending(self) -> int | None:
+        """The waiting code answers as a payload shows them: None below the minimum cell."""
+        return shown_count(self.pending, self.min_cell)
 
 
 def load_header(

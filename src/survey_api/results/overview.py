@@ -22,7 +22,6 @@ from survey_api.exceptions import ValidationFailed
 from survey_api.models import Questionnaire, QuestionnaireVersion, SurveyRound, SurveyRoundArea
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
-from survey_api.results import suppression
 from survey_api.results.loading import min_cell_of
 from survey_api.results.overview_schemas import (
     OVERVIEW_METHOD,
@@ -146,7 +145,7 @@ def _round_overview(
         indices=[index.key for index in definition.indices],
     )
     area = AreaResults.model_validate(payload["areas"][0])
-    pending_hidden = suppression.primary_suppressed(int(payload["pending"]), min_cell)
+    pending_hidden = payload["pending"] is None  # the round payload's own suppression
     default = definition.default_language
     indicator_labels = {
         i.key: _label(i.label, language, default, i.key) for i in definition.indicators

@@ -242,7 +242,9 @@ def round_results(
     header, entry, built = _cached(session, organisation_id, round_id, query)
     if built is not None:
         return RoundResults.model_validate(built)  # no JSON round trip for a fresh build
-    return RoundResults.model_validate_json(entry.with_fields(header.folded.as_of, header.pending))
+    return RoundResults.model_validate_json(
+        entry.with_fields(header.folded.as_of, header.shown_pending)
+    )
 
 
 def round_results_json(
@@ -258,7 +260,7 @@ def round_results_json(
     :class:`PayloadCache`), with only ``as_of`` and ``pending`` written in afresh.
     """
     header, entry, _ = _cached(session, organisation_id, round_id, query)
-    return entry.with_fields(header.folded.as_of, header.pending)
+    return entry.with_fields(header.folded.as_of, header.shown_pending)
 
 
 def round_payload(
@@ -273,7 +275,7 @@ def round_payload(
     header, entry, built = _cached(session, organisation_id, round_id, query)
     if built is not None:
         return built
-    decoded: Json = pydantic_core.from_json(entry.with_fields(None, header.pending))
+    decoded: Json = pydantic_core.from_json(entry.with_fields(None, header.shown_pending))
     decoded["as_of"] = header.folded.as_of
     return decoded
 
@@ -325,7 +327,7 @@ class CachedPayload:
         self.tail = tail
         self.cost = len(head) + len(tail) + key_bytes + ENTRY_OVERHEAD_BYTES
 
-    def with_fields(self, as_of: Any, pending: int) -> bytes:
+    def with_fields(self, as_of: Any, pending: int | None) -> bytes:
         """The whole payload's JSON with these per-read values, byte for byte what serialising
         a fresh build would give."""
         return b"".join(
@@ -573,7 +575,7 @@ def _build_payload(
         )[survey_round.questionnaire_version_id].model_dump(),
         "source": survey_round.source,
         "as_of": data.as_of,
-        "pending": header.pending,
+        "pending": header.shown_pending,
         "min_cell_size": data.min_cell,
         "by": None if data.by is None else data.by.key,
         "breakdown_codes": None if data.by is None else data.breakdown_codes,

@@ -276,9 +276,11 @@ class RoundResults(_Out):
     )
     source: RoundSource = Field(description=SOURCE)
     as_of: datetime = Field(description="Every response committed before this instant is included.")
-    pending: int = Field(
+    pending: int | None = Field(
         description="Answers sent with invitation codes that wait to join a batch and are not "
-        "included yet (docs/privacy.md); all of them are included once the round closes."
+        "included yet (docs/privacy.md); all of them are included once the round closes. "
+        "Round-wide, and null (suppressed) below min_cell_size, 0 included: in a round of few "
+        "areas a handful of waiting answers is a small cell."
     )
     min_cell_size: int = Field(description="Cells with a smaller valid n are suppressed.")
     by: str | None = Field(description="The background item of the breakdowns, if any.")
@@ -309,7 +311,10 @@ class RoundEntries(_Out):
 
     survey_round_id: int
     min_cell_size: int
-    pending: int = Field(description="Code answers waiting to join a batch (not counted here).")
+    pending: int | None = Field(
+        description="Code answers waiting to join a batch (not counted here); null (suppressed) "
+        "below min_cell_size, 0 included."
+    )
     burst_rule: str
     areas: list[AreaEntries]
 

@@ -19,6 +19,7 @@ __all__ = [
     "MIN_CELL_FLOOR",
     "effective_min_cell",
     "primary_suppressed",
+    "shown_count",
     "suppress_breakdown",
 ]
 
@@ -44,6 +45,15 @@ def primary_suppressed(n: int, min_cell: int | None) -> bool:
     can never weaken suppression. n == 0 is suppressed like any other small n.
     """
     return n < effective_min_cell(min_cell)
+
+
+def shown_count(n: int, min_cell: int | None) -> int | None:
+    """A count as shown: itself, or None (suppressed) when below the minimum, 0 included.
+
+    For round-wide counts that can be a small cell, such as the code answers waiting to join a
+    batch: in a round of one or a few areas a handful of them is a handful of respondents.
+    """
+    return None if primary_suppressed(n, min_cell) else n
 
 
 def suppress_breakdown(total_n: int, group_ns: Mapping[K, int], min_cell: int | None) -> set[K]:

@@ -28,7 +28,6 @@ from survey_api.presentation import formatting
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.reports import service as reports_service
 from survey_api.results import service as results_service
-from survey_api.results import suppression
 from survey_api.results.schemas import AreaResults, RoundResults
 from survey_api.rounds import service as rounds_service
 from survey_api.rounds.schemas import SurveyRoundRead
@@ -148,9 +147,7 @@ def round_page(
             for group in results.pooled
         ],
         # Round-wide, yet a small cell in a round of few areas: shown from k, as on the round.
-        pending=None
-        if suppression.primary_suppressed(results.pending, results.min_cell_size)
-        else formatting.number(results.pending, lang.code),
+        pending=None if results.pending is None else formatting.number(results.pending, lang.code),
         exports=export_links(survey_round.id, principal),
         may_share=may_share,
         share_links=links,
