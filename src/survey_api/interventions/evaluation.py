@@ -12,7 +12,7 @@ areas whose cells are shown, so suppression holds here too.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
 from sqlalchemy import select
@@ -42,8 +42,10 @@ from survey_api.results import service as results_service
 from survey_api.results.service import Target
 from survey_api.results.statistics import DiD, PooledShare, difference_in_differences
 from survey_api.rounds import service as rounds_service
+from survey_api.rounds.periods import PeriodKind
+from survey_api.rounds.periods import bounds as _bounds
+from survey_api.rounds.periods import kind as _kind
 
-PeriodKind = Literal["year", "half", "quarter", "month"]
 # The kind of round in English and Swedish (definite form), for the period note.
 KIND_WORDS: dict[PeriodKind, tuple[str, str]] = {
     "year": ("yearly round", "årsmätningen"),
@@ -271,30 +273,6 @@ def _bad_period(side: str, message: str) -> ValidationFailed:
     return ValidationFailed(
         message, errors=[{"loc": ["query", side], "msg": message, "type": "period"}]
     )
-
-
-def _kind(period: str) -> PeriodKind:
-    """YYYY, YYYY-H1/H2, YYYY-Qn or YYYY-MM (rounds.schemas.PERIOD_PATTERN)."""
-    rest = period[5:]
-    if not rest:
-        return "year"
-    return "half" if rest[0] == "H" else "quarter" if rest[0] == "Q" else "month"
-
-
-def _bounds(period: str) -> tuple[date, date]:
-    """A period's first and last day, so periods of different kinds can be ordered."""
-    year, kind, rest = int(period[:4]), _kind(period), period[5:]
-    if kind == "year":
-        first_month, months = 1, 12
-    elif kind == "half":
-        first_month, months = (1 if rest == "H1" else 7), 6
-    elif kind == "quarter":
-        first_month, months = 3 * int(rest[1:]) - 2, 3
-    else:
-        first_month, months = int(rest), 1
-    end_month = first_month + months
-    end = date(year + 1, 1, 1) if end_month > 12 else date(year, end_month, 1)
-    return date(year, first_month, 1), end - timedelta(days=1)
 
 
 def _measure_keys(target: Target, survey_round: SurveyRound, session: Session) -> set[str]:
