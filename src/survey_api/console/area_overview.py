@@ -6,6 +6,7 @@ results pages' key figures tables (templates/results/_macros.html figures_table)
 95 % interval and n, "fewer than N" for a suppressed cell, the reason for an unavailable one.
 """
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from survey_api.results.overview_schemas import (
     OverviewRound,
     OverviewSurvey,
 )
+from survey_api.rounds.schemas import PERIOD_PATTERN
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ def overview_page(
 ) -> OverviewPage:
     """The page's content for the period asked, else the newest period with a round."""
     periods = overview_service.available_periods(session, organisation_id, area.id)
+    if period is not None and re.fullmatch(PERIOD_PATTERN, period) is None:
+        period = None  # not written like a period (a hand-edited address): the newest one
     chosen = period or (periods[0] if periods else None)
     if chosen is None:
         return OverviewPage(periods, None, 0, [])

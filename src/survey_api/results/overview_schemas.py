@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from survey_api.languages import LanguageCode
+from survey_api.questionnaires.document import Orientation
 from survey_api.results.schemas import (
     SOURCE,
     UNAVAILABLE,
@@ -51,7 +52,7 @@ class OverviewIndex(_Out):
 
     key: str
     label: str = Field(description="The index's label in the survey's `label_language`.")
-    orientation: str
+    orientation: Orientation
     suppressed: bool
     n: int | None = Field(
         description="Respondents who answered at least half of the index's components."

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from survey_api.questionnaires.document import Orientation
 from survey_api.rounds.schemas import RoundQuestionnaire, RoundSource
 
 Weighting = Literal["households", "unweighted"]
@@ -172,7 +173,7 @@ class CompositeResult(CompositeCell):
     """A composite index in an area."""
 
     key: str
-    orientation: str
+    orientation: Orientation
     breakdown: list[CompositeGroup] | None
 
 
@@ -245,7 +246,7 @@ class PooledCompositeResult(PooledCell):
     """A composite index pooled over a group of areas."""
 
     key: str
-    orientation: str
+    orientation: Orientation
     index: IndexFigure | None
 
 
