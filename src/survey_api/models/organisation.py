@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey_api.models.base import Base, utcnow
@@ -24,6 +24,8 @@ class Organisation(Base):
     # Printed on every invitation letter, per language: {"sv": {"sender": ..., "contact": ...,
     # "privacy": ...}}; the organisation's name and a standard privacy sentence otherwise.
     letter_texts: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # Takes part in the cross-organisation benchmark (pooled, suppressed aggregates only).
+    benchmark_opt_in: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

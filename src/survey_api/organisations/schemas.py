@@ -2,6 +2,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from survey_api.benchmarks.sharing import BENCHMARK_SHARING_TEXT
 from survey_api.input_types import RequestModel
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
@@ -46,6 +47,14 @@ class OrganisationRead(BaseModel):
         description="Sender, contact line and privacy text printed on invitation letters, per "
         "language code."
     )
+    benchmark_opt_in: bool = Field(
+        description="Whether the organisation takes part in the cross-organisation benchmark "
+        "(GET /benchmarks); off by default. What that shares is `benchmark_sharing_text`."
+    )
+    benchmark_sharing_text: dict[str, str] = Field(
+        default_factory=lambda: dict(BENCHMARK_SHARING_TEXT),
+        description="Exactly what taking part in the benchmark shares, per language (sv, en).",
+    )
 
     @field_validator("letter_texts", mode="before")
     @classmethod
@@ -69,7 +78,8 @@ class OrganisationUpdate(RequestModel):
                             "contact": "Frågor? Ring 031-123 45 67 eller mejla trygg@example.se",
                         }
                     },
-                }
+                },
+                {"benchmark_opt_in": True},
             ]
         },
     )
@@ -86,8 +96,13 @@ class OrganisationUpdate(RequestModel):
         "language code (e.g. sv, en, ar); a language without one gets the organisation's "
         "name and the standard privacy sentence.",
     )
+    benchmark_opt_in: bool | None = Field(
+        default=None,
+        description="Take part in the cross-organisation benchmark (true) or stop (false); "
+        "GET /organisation returns the exact text of what is shared.",
+    )
 
-    @field_validator("name", "min_cell_size")
+    @field_validator("name", "min_cell_size", "benchmark_opt_in")
     @classmethod
     def not_null(cls, value: object) -> object:
         """`null` cannot be stored for these; omitting the field keeps the current value."""

@@ -1,0 +1,1 @@
+"""The open benchmark across organisations (jämförelse): pooled, disclosure-controlled figures."""
