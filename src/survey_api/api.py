@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from survey_api.areas.router import router as areas_router
 from survey_api.auth.router import router as api_keys_router
+from survey_api.benchmarks.router import router as benchmarks_router
 from survey_api.exports.router import router as exports_router
 from survey_api.imports.router import mappings_router as import_mappings_router
 from survey_api.imports.router import router as imports_router
@@ -33,6 +34,7 @@ for router in (
     import_mappings_router,
     tallies_router,
     results_router,
+    benchmarks_router,
     share_links_router,
     letters_router,
     interventions_router,
