@@ -1,0 +1,152 @@
+"""Disclosure control: each rule on its own hides a benchmark cell, and a hidden cell is the
+same bytes whatever the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from survey_api.benchmarks.service import Contribution, disclosed, shown_cells
+from tests.benchmarks.support import CELLS, INDICATOR, cell_bytes, company, fresh_period
+from tests.conftest import Org
+
+SUPPRESSED = b'{"suppressed":true}'
+
+
+def test_each_rule_alone_hides_a_cell_identically(make_org: Callable[[], Org]) -> None:
+    period = fresh_period()
+    a, b, c = (company(make_org()) for _ in range(3))
+    # (area type, households, x, n) per area, by organisation.
+    plan = [
+        (
+            a,
+            [(1, 500, 3, 12), (1, 500, 5, 12)]  # type 1: shown (3 orgs, 5 areas, 40 %)
+            + [(2, 500, 4, 12)] * 3  # type 2: two organisations only
+            + [(3, 500, 6, 12)] * 2  # type 3: four areas only
+            + [(4, 500, 2, 12)] * 2  # type 4: c's areas are below c's minimum cell
+            + [(5, 1200, 7, 12)],
+        ),  # type 5: a carries 60 % of the households
+        (
+            b,
+            [(1, 500, 1, 12)] * 2
+            + [(2, 500, 9, 12)] * 3
+            + [(3, 500, 2, 12)]
+            + [(4, 500, 3, 12)] * 2
+            + [(5, 200, 5, 12)] * 2,
+        ),
+        (c, [(1, 500, 8, 12)] + [(3, 500, 4, 12)] + [(4, 500, 1, 9)] * 2 + [(5, 200, 3, 12)] * 2),
+    ]
+    for made, areas in plan:
+        counts = {}
+        for i, (area_type, households, x, n) in enumerate(areas):
+            made.area(f"x{i}", area_type, "utsatt" if area_type == 1 else "none", households)
+            counts[f"x{i}"] = (x, n)
+        made.round(period, counts)
+
+    response = a.org.analyst.get(
+        "/api/v1/benchmarks", params={"period": period, "indicator": INDICATOR}
+    )
+    assert response.status_code == 200, response.text
+    cells = response.json()["cells"]
+    shown = cells["area_type:1"]
+    assert shown["suppressed"] is False
+    assert (shown["organisations"], shown["areas"], shown["n"]) == (3, 5, 60)
+    for key in ("area_type:2", "area_type:3", "area_type:4", "area_type:5"):
+        assert cells[key] == {"suppressed": True}, key
+        assert cell_bytes(response, key) == SUPPRESSED, key
+    # Police class utsatt holds exactly the type-1 areas: the same figure.
+    assert cells["police:utsatt"] == shown
+    for key in CELLS:
+        if cells[key]["suppressed"]:
+            assert cell_bytes(response, key) == SUPPRESSED
+    # A cell nobody has any area in looks the same as the others.
+    assert cell_bytes(response, "police:sarskilt_utsatt") == SUPPRESSED
+
+
+def _areas(*spec: tuple[int, int, int, int]) -> list[Contribution]:
+    """(organisation, households, n, minimum cell) per area."""
+    return [
+        Contribution(
+            organisation_id=org,
+            area_id=i,
+            households=households,
+            n=n,
+            x=0,
+            total=0.0,
+            total_sq=0.0,
+            min_cell=min_cell,
+        )
+        for i, (org, households, n, min_cell) in enumerate(spec)
+    ]
+
+
+BASE = [(1, 100, 10, 10), (1, 100, 10, 10), (2, 100, 10, 10), (2, 100, 10, 10), (3, 100, 10, 10)]
+
+
+@pytest.mark.parametrize(
+    ("spec", "shown"),
+    [
+        (BASE, True),
+        ([(1, 100, 10, 10)] * 3 + [(2, 100, 10, 10)] * 3, False),  # two organisations
+        (BASE[:2] + BASE[3:], False),  # four areas
+        # Valid n 50 below the largest contributor's minimum cell (60) on its own.
+        (BASE[:4] + [(3, 100, 10, 60)], False),
+        (BASE[:4] + [(3, 100, 50, 60)], True),
+        # 300 of 500 households: 60 %.
+        (
+            [
+                (1, 150, 10, 10),
+                (1, 150, 10, 10),
+                (2, 100, 10, 10),
+                (3, 50, 10, 10),
+                (3, 50, 10, 10),
+            ],
+            False,
+        ),
+        # Exactly 50 % is not more than half.
+        (
+            [
+                (1, 125, 10, 10),
+                (1, 125, 10, 10),
+                (2, 100, 10, 10),
+                (3, 100, 10, 10),
+                (3, 50, 10, 10),
+            ],
+            True,
+        ),
+    ],
+)
+def test_the_rules_one_by_one(spec: list[tuple[int, int, int, int]], shown: bool) -> None:
+    assert disclosed(_areas(*spec)) is shown
+
+
+def test_a_cell_nested_in_another_is_hidden_when_the_difference_could_not_be_shown() -> None:
+    big = _areas(*BASE, (4, 100, 10, 10))
+    # The inner cell: every area but organisation 4's single one.
+    inner = [c for c in big if c.organisation_id != 4]
+    assert disclosed(big) and disclosed(inner)
+    assert shown_cells({"area_type:1": big, "police:utsatt": inner}) == {"area_type:1"}
+    # With a difference that passes on its own, both stay.
+    more = _areas(*BASE, *[(o, 100, 10, 10) for o in (4, 5, 6, 4, 5)])
+    inner = more[:5]
+    assert shown_cells({"area_type:1": more, "police:utsatt": inner}) == {
+        "area_type:1",
+        "police:utsatt",
+    }
+
+
+def test_any_role_reads_the_benchmark(org: Org) -> None:
+    for client in (org.admin, org.analyst, org.integrator):
+        response = client.get(
+            "/api/v1/benchmarks", params={"period": "2026", "indicator": INDICATOR}
+        )
+        assert response.status_code == 200, response.text
+
+
+def test_without_a_key_it_is_401(anonymous: httpx.Client) -> None:
+    response = anonymous.get(
+        "/api/v1/benchmarks", params={"period": "2026", "indicator": INDICATOR}
+    )
+    assert response.status_code == 401
