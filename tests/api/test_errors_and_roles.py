@@ -284,6 +284,7 @@ ROLE_RULES: dict[tuple[str, str], set[str]] = {
     # Ways in and link bursts: for the admin, who judges whether link answers were stuffed.
     ("GET", "/api/v1/rounds/{round_id}/results/entries"): {"admin"},
     ("GET", "/api/v1/results/trends"): ALL,
+    ("GET", "/api/v1/benchmarks"): ALL,
     ("GET", "/api/v1/rounds/{round_id}/exports/codebook"): ALL,
     # Anonymised responses include free text, which only an admin may read (DESIGN.md).
     ("GET", "/api/v1/rounds/{round_id}/exports/responses"): {"admin"},
