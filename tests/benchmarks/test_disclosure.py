@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from survey_api.benchmarks.service import Contribution, disclosed, shown_cells
+from survey_api.benchmarks.disclosure import Contribution, disclosed, shown_cells
 from tests.benchmarks.support import CELLS, INDICATOR, cell_bytes, company, fresh_period
 from tests.conftest import Org
 
@@ -122,19 +122,65 @@ def test_the_rules_one_by_one(spec: list[tuple[int, int, int, int]], shown: bool
     assert disclosed(_areas(*spec)) is shown
 
 
+def _placed(
+    spec: list[tuple[int, int, int, int]], area_type: int, police: str, first: int
+) -> list[Contribution]:
+    return [
+        Contribution(
+            organisation_id=org,
+            area_id=first + i,
+            households=households,
+            n=n,
+            x=0,
+            total=0.0,
+            total_sq=0.0,
+            min_cell=min_cell,
+            area_type=area_type,
+            police=police,
+        )
+        for i, (org, households, n, min_cell) in enumerate(spec)
+    ]
+
+
 def test_a_cell_nested_in_another_is_hidden_when_the_difference_could_not_be_shown() -> None:
-    big = _areas(*BASE, (4, 100, 10, 10))
-    # The inner cell: every area but organisation 4's single one.
-    inner = [c for c in big if c.organisation_id != 4]
-    assert disclosed(big) and disclosed(inner)
-    assert shown_cells({"area_type:1": big, "police:utsatt": inner}) == {"area_type:1"}
+    inner = _placed(BASE, 1, "utsatt", 0)
+    lone = _placed([(4, 100, 10, 10)], 1, "none", 100)
+    # Area type 1 minus police class utsatt is organisation 4's single area.
+    cells = {"area_type:1": inner + lone, "police:utsatt": inner, "police:none": lone}
+    assert disclosed(cells["area_type:1"]) and disclosed(inner)
+    assert shown_cells(cells) == {"area_type:1"}
     # With a difference that passes on its own, both stay.
-    more = _areas(*BASE, *[(o, 100, 10, 10) for o in (4, 5, 6, 4, 5)])
-    inner = more[:5]
-    assert shown_cells({"area_type:1": more, "police:utsatt": inner}) == {
-        "area_type:1",
-        "police:utsatt",
+    rest = _placed([(o, 100, 10, 10) for o in (4, 5, 6, 4, 5)], 1, "none", 100)
+    cells = {"area_type:1": inner + rest, "police:utsatt": inner, "police:none": rest}
+    assert shown_cells(cells) == {"area_type:1", "police:utsatt", "police:none"}
+
+
+def test_sums_and_differences_of_several_cells_are_audited() -> None:
+    # Four atoms in a 2 × 2 grid: no atom follows from the four cells, all shown.
+    grid = {
+        (t, p): _placed(BASE, t, p, 10 * i)
+        for i, (t, p) in enumerate([(1, "none"), (1, "risk"), (2, "none"), (2, "risk")])
     }
+    cells = {
+        "area_type:1": grid[(1, "none")] + grid[(1, "risk")],
+        "area_type:2": grid[(2, "none")] + grid[(2, "risk")],
+        "police:none": grid[(1, "none")] + grid[(2, "none")],
+        "police:risk": grid[(1, "risk")] + grid[(2, "risk")],
+    }
+    assert shown_cells(cells) == set(cells)
+    # Type 2 holds only police class risk, which also has the atom (1, risk) of two
+    # organisations: risk − type 2 reveals it, and type 1 − none does too.
+    small = _placed([(1, 100, 10, 10), (2, 100, 10, 10)], 1, "risk", 100)
+    cells = {
+        "area_type:1": grid[(1, "none")] + small,
+        "area_type:2": grid[(2, "risk")],
+        "police:none": grid[(1, "none")],
+        "police:risk": small + grid[(2, "risk")],
+    }
+    shown = shown_cells(cells)
+    assert all(disclosed(cells[key]) for key in cells)
+    assert not {"area_type:1", "police:none"} <= shown
+    assert not {"area_type:2", "police:risk"} <= shown
 
 
 def test_any_role_reads_the_benchmark(org: Org) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from survey_api.benchmarks.disclosure import Contribution, shown_cells
 from survey_api.exceptions import ValidationFailed
 from survey_api.models import POLICE_CLASSIFICATIONS, Organisation, SurveyRound
 from survey_api.questionnaires import service as questionnaires_service
@@ -27,11 +28,6 @@ from survey_api.results.statistics import AreaCell, AreaMeanCell, pooled_mean, p
 from survey_api.results.suppression import primary_suppressed
 from survey_api.results.targets import Target, statistic_of, target_signature
 
-#: Disclosure control (DESIGN.md, Privacy; docs/methods.md, "Jämförelse mellan bolag").
-MIN_ORGANISATIONS = 3
-MIN_AREAS = 5
-MAX_ORGANISATION_WEIGHT = 0.5
-
 REASON_DIVERGES = (
     "the round's questionnaire version defines the target differently from the standard "
     "questionnaire (codes, scores, favourable codes or components), so its figures are not "
@@ -40,20 +36,6 @@ REASON_DIVERGES = (
 REASON_COUNTS_ONLY = (
     "the round holds imported answer counts only, from which this figure cannot be computed"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Contribution:
-    """One shown area of one organisation in a benchmark cell."""
-
-    organisation_id: int
-    area_id: int
-    households: int
-    n: int
-    x: int
-    total: float
-    total_sq: float
-    min_cell: int
 
 
 @dataclass(slots=True)
@@ -133,6 +115,8 @@ def collect(session: Session, period: str, target: Target) -> BenchmarkData:
                 total=0.0 if sums is None else sums.total,
                 total_sq=0.0 if sums is None else sums.total_sq,
                 min_cell=loaded.min_cell,
+                area_type=area.area_type,
+                police=area.police_classification,
             )
             if area.area_type is not None:
                 data.cells[f"area_type:{area.area_type}"].append(contribution)
@@ -141,42 +125,7 @@ def collect(session: Session, period: str, target: Target) -> BenchmarkData:
     return data
 
 
-def disclosed(contributions: list[Contribution]) -> bool:
-    """Whether a benchmark cell may be shown: at least 3 organisations and 5 areas, valid n at
-    least the largest minimum cell size among the contributors, and no organisation with more
-    than half of the household weight."""
-    if len(contributions) < MIN_AREAS:
-        return False
-    organisations: dict[int, int] = defaultdict(int)
-    for c in contributions:
-        organisations[c.organisation_id] += c.households
-    if len(organisations) < MIN_ORGANISATIONS:
-        return False
-    if sum(c.n for c in contributions) < max(c.min_cell for c in contributions):
-        return False
-    total = sum(organisations.values())
-    return max(organisations.values()) <= MAX_ORGANISATION_WEIGHT * total
-
-
 SUPPRESSED: dict[str, object] = {"suppressed": True}
-
-
-def shown_cells(cells: dict[str, list[Contribution]]) -> set[str]:
-    """The cells that may be shown: each passes :func:`disclosed`, and where one shown cell's
-    areas are a strict subset of another's (an area type inside a police class or the other way
-    round), the areas between them must pass it too, else the smaller cell is hidden as well,
-    so that differencing the two reveals no pool that could not be shown itself."""
-    shown = {key for key, contributions in cells.items() if disclosed(contributions)}
-    areas = {key: {(c.organisation_id, c.area_id) for c in cells[key]} for key in shown}
-    hidden: set[str] = set()
-    for small in sorted(shown):
-        for large in sorted(shown):
-            if small == large or not areas[small] < areas[large]:
-                continue
-            rest = [c for c in cells[large] if (c.organisation_id, c.area_id) not in areas[small]]
-            if not disclosed(rest):
-                hidden.add(small)
-    return shown - hidden
 
 
 def figure(

@@ -1,0 +1,120 @@
+"""Disclosure control of benchmark cells (docs/methods.md, section 18).
+
+A cell is shown only when it passes :func:`disclosed` on its own, and when no pool that could be
+derived from the shown cells by adding and subtracting them (given every area's household count,
+which a determined attacker may know from annual reports) fails it: area types and police classes
+overlap, so an area type minus a police class inside it, or a sum of cells minus another, is a
+pool of its own. Pools are unions of *atoms*, the areas sharing an (area type, police class)
+pair; a union is derivable exactly when its indicator vector over the atoms lies in the row space
+of the shown cells' vectors. :func:`shown_cells` hides cells until no derivable union fails.
+
+With every derivable pool passing (at least 3 organisations, none with more than half the
+weight), an organisation that subtracts its own areas from any of them is left with at least two
+other organisations, never one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+
+MIN_ORGANISATIONS = 3
+MIN_AREAS = 5
+MAX_ORGANISATION_WEIGHT = 0.5
+#: Beyond this many atoms the union search is not run and only the area-type cells (disjoint,
+#: so every union of shown ones passes) can be shown.
+MAX_ATOMS = 16
+
+Atom = tuple[int | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One shown area of one organisation in a benchmark cell."""
+
+    organisation_id: int
+    area_id: int
+    households: int
+    n: int
+    x: int
+    total: float
+    total_sq: float
+    min_cell: int
+    area_type: int | None = None
+    police: str | None = None
+
+    @property
+    def atom(self) -> Atom:
+        return (self.area_type, self.police)
+
+
+def disclosed(contributions: list[Contribution]) -> bool:
+    """Whether a pool may be shown: at least 3 organisations and 5 areas, valid n at least the
+    largest minimum cell size among the contributors, and no organisation with more than half
+    of the household weight."""
+    if len(contributions) < MIN_AREAS:
+        return False
+    organisations: dict[int, int] = defaultdict(int)
+    for c in contributions:
+        organisations[c.organisation_id] += c.households
+    if len(organisations) < MIN_ORGANISATIONS:
+        return False
+    if sum(c.n for c in contributions) < max(c.min_cell for c in contributions):
+        return False
+    total = sum(organisations.values())
+    return max(organisations.values()) <= MAX_ORGANISATION_WEIGHT * total
+
+
+def _failing_union(shown: list[str], cells: dict[str, list[Contribution]]) -> list[str] | None:
+    """The shown cells whose sum and differences give a union of atoms that fails
+    :func:`disclosed` (the first such union, smallest first), or None when there is none."""
+    by_atom: dict[Atom, dict[tuple[int, int], Contribution]] = defaultdict(dict)
+    for key in shown:
+        for c in cells[key]:
+            by_atom[c.atom][(c.organisation_id, c.area_id)] = c
+    atoms = sorted(by_atom, key=repr)
+    if not shown or not atoms:
+        return None
+    index = {atom: i for i, atom in enumerate(atoms)}
+    rows = np.zeros((len(shown), len(atoms)))
+    for r, key in enumerate(shown):
+        for c in cells[key]:
+            rows[r, index[c.atom]] = 1.0
+    # u is derivable iff it is orthogonal to the null space of the cell matrix.
+    _, singular, vt = np.linalg.svd(rows)
+    rank = int(np.sum(singular > 1e-9))
+    null = vt[rank:].T
+    subsets = np.array(list(product((0.0, 1.0), repeat=len(atoms)))[1:])
+    derivable = np.all(np.abs(subsets @ null) < 1e-9, axis=1) if null.size else None
+    candidates = subsets if derivable is None else subsets[derivable]
+    for chosen in sorted(candidates.tolist(), key=sum):
+        union = [atoms[i] for i, bit in enumerate(chosen) if bit]
+        pool = [c for atom in union for c in by_atom[atom].values()]
+        if not disclosed(pool):
+            coefficients = np.linalg.lstsq(rows.T, np.array(chosen), rcond=None)[0]
+            return [
+                key for key, k in zip(shown, coefficients, strict=True) if abs(k) > 1e-9
+            ] or list(shown)
+    return None
+
+
+def shown_cells(cells: dict[str, list[Contribution]]) -> set[str]:
+    """The cells that may be shown: each passes :func:`disclosed`, and no union of atoms
+    derivable from them fails it; while one does, the smallest of the cells it is derived from
+    is hidden too (a police class before an area type of the same size)."""
+    shown = sorted(key for key, contributions in cells.items() if disclosed(contributions))
+    atoms = {c.atom for key in shown for c in cells[key]}
+    if len(atoms) > MAX_ATOMS:
+        shown = [key for key in shown if key.startswith("area_type:")]
+    while True:
+        involved = _failing_union(shown, cells)
+        if involved is None:
+            return set(shown)
+        victim = min(
+            involved,
+            key=lambda key: (len(cells[key]), not key.startswith("police:"), key),
+        )
+        shown.remove(victim)
