@@ -17,12 +17,17 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("organisation") as batch:
-        batch.add_column(
-            sa.Column("benchmark_opt_in", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # A plain ALTER TABLE, also on SQLite: a batch copy would drop and rebuild the organisation
+    # table, cascade-deleting every row that references it while foreign keys are enforced.
+    op.add_column(
+        "organisation",
+        sa.Column("benchmark_opt_in", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("organisation") as batch:
-        batch.drop_column("benchmark_opt_in")
+    if op.get_bind().dialect.name == "sqlite":
+        # Not a batch copy either (see upgrade).
+        op.execute("ALTER TABLE organisation DROP COLUMN benchmark_opt_in")
+    else:
+        op.drop_column("organisation", "benchmark_opt_in")
