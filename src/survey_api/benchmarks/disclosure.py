@@ -16,8 +16,7 @@ other organisations, never one.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from itertools import product
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -68,13 +67,46 @@ def disclosed(contributions: list[Contribution]) -> bool:
     return max(organisations.values()) <= MAX_ORGANISATION_WEIGHT * total
 
 
+@dataclass(slots=True)
+class _AtomStats:
+    """What disclosure control needs of an atom's contributions, to add atoms up cheaply."""
+
+    areas: int = 0
+    n: int = 0
+    min_cell: int = 0
+    households: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def _disclosed_stats(stats: list[_AtomStats]) -> bool:
+    """:func:`disclosed` of the union of atoms, from their stats."""
+    if sum(s.areas for s in stats) < MIN_AREAS:
+        return False
+    households: dict[int, int] = defaultdict(int)
+    for s in stats:
+        for org, h in s.households.items():
+            households[org] += h
+    if len(households) < MIN_ORGANISATIONS:
+        return False
+    if sum(s.n for s in stats) < max(s.min_cell for s in stats):
+        return False
+    return max(households.values()) <= MAX_ORGANISATION_WEIGHT * sum(households.values())
+
+
 def _failing_union(shown: list[str], cells: dict[str, list[Contribution]]) -> list[str] | None:
     """The shown cells whose sum and differences give a union of atoms that fails
     :func:`disclosed` (the first such union, smallest first), or None when there is none."""
-    by_atom: dict[Atom, dict[tuple[int, int], Contribution]] = defaultdict(dict)
+    seen: set[tuple[int, int]] = set()
+    by_atom: dict[Atom, _AtomStats] = defaultdict(_AtomStats)
     for key in shown:
         for c in cells[key]:
-            by_atom[c.atom][(c.organisation_id, c.area_id)] = c
+            if (c.organisation_id, c.area_id) in seen:
+                continue
+            seen.add((c.organisation_id, c.area_id))
+            stats = by_atom[c.atom]
+            stats.areas += 1
+            stats.n += c.n
+            stats.min_cell = max(stats.min_cell, c.min_cell)
+            stats.households[c.organisation_id] += c.households
     atoms = sorted(by_atom, key=repr)
     if not shown or not atoms:
         return None
@@ -87,13 +119,12 @@ def _failing_union(shown: list[str], cells: dict[str, list[Contribution]]) -> li
     _, singular, vt = np.linalg.svd(rows)
     rank = int(np.sum(singular > 1e-9))
     null = vt[rank:].T
-    subsets = np.array(list(product((0.0, 1.0), repeat=len(atoms)))[1:])
-    derivable = np.all(np.abs(subsets @ null) < 1e-9, axis=1) if null.size else None
-    candidates = subsets if derivable is None else subsets[derivable]
-    for chosen in sorted(candidates.tolist(), key=sum):
-        union = [atoms[i] for i, bit in enumerate(chosen) if bit]
-        pool = [c for atom in union for c in by_atom[atom].values()]
-        if not disclosed(pool):
+    k = len(atoms)
+    subsets = ((np.arange(1, 2**k)[:, None] >> np.arange(k)) & 1).astype(float)
+    if null.size:
+        subsets = subsets[np.all(np.abs(subsets @ null) < 1e-9, axis=1)]
+    for chosen in sorted(subsets.tolist(), key=sum):
+        if not _disclosed_stats([by_atom[atoms[i]] for i, bit in enumerate(chosen) if bit]):
             coefficients = np.linalg.lstsq(rows.T, np.array(chosen), rcond=None)[0]
             return [
                 key for key, k in zip(shown, coefficients, strict=True) if abs(k) > 1e-9
