@@ -95,26 +95,28 @@ def _disclosed_stats(stats: list[_AtomStats]) -> bool:
 def _failing_union(shown: list[str], cells: dict[str, list[Contribution]]) -> list[str] | None:
     """The shown cells whose sum and differences give a union of atoms that fails
     :func:`disclosed` (the first such union, smallest first), or None when there is none."""
-    seen: set[tuple[int, int]] = set()
-    by_atom: dict[Atom, _AtomStats] = defaultdict(_AtomStats)
-    for key in shown:
-        for c in cells[key]:
-            if (c.organisation_id, c.area_id) in seen:
-                continue
-            seen.add((c.organisation_id, c.area_id))
-            stats = by_atom[c.atom]
-            stats.areas += 1
-            stats.n += c.n
-            stats.min_cell = max(stats.min_cell, c.min_cell)
-            stats.households[c.organisation_id] += c.households
-    atoms = sorted(by_atom, key=repr)
-    if not shown or not atoms:
-        return None
-    index = {atom: i for i, atom in enumerate(atoms)}
-    rows = np.zeros((len(shown), len(atoms)))
+    # Atoms: the areas that lie in the same shown cells (the finest pools sums and differences
+    # of those cells can tell apart).
+    membership: dict[tuple[int, int], list[int]] = defaultdict(list)
+    first: dict[tuple[int, int], Contribution] = {}
     for r, key in enumerate(shown):
         for c in cells[key]:
-            rows[r, index[c.atom]] = 1.0
+            membership[(c.organisation_id, c.area_id)].append(r)
+            first.setdefault((c.organisation_id, c.area_id), c)
+    by_atom: dict[tuple[int, ...], _AtomStats] = defaultdict(_AtomStats)
+    for area, rows_in in membership.items():
+        c = first[area]
+        stats = by_atom[tuple(rows_in)]
+        stats.areas += 1
+        stats.n += c.n
+        stats.min_cell = max(stats.min_cell, c.min_cell)
+        stats.households[c.organisation_id] += c.households
+    atoms = sorted(by_atom)
+    if not shown or not atoms:
+        return None
+    rows = np.zeros((len(shown), len(atoms)))
+    for i, atom in enumerate(atoms):
+        rows[list(atom), i] = 1.0
     # u is derivable iff it is orthogonal to the null space of the cell matrix.
     _, singular, vt = np.linalg.svd(rows)
     rank = int(np.sum(singular > 1e-9))
@@ -139,6 +141,7 @@ def shown_cells(cells: dict[str, list[Contribution]]) -> set[str]:
     shown = sorted(key for key, contributions in cells.items() if disclosed(contributions))
     atoms = {c.atom for key in shown for c in cells[key]}
     if len(atoms) > MAX_ATOMS:
+        # Area types alone are disjoint: each area is in one at most, so atoms are the types.
         shown = [key for key in shown if key.startswith("area_type:")]
     while True:
         involved = _failing_union(shown, cells)
