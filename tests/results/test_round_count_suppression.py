@@ -8,6 +8,7 @@ overview, on both databases, with k = 10 (the default) unless said otherwise. Ex
 are worked out by hand from the answers uploaded, never from the code's own output.
 """
 
+import random
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -202,3 +203,33 @@ def test_period_bounds() -> None:
         "2026-H2",
         "2026-Q1",
     ]
+
+
+def test_the_round_list_is_newest_first_in_time_not_as_text(org: Org) -> None:
+    """GET /rounds orders periods in the database as periods.newest_first does in Python, page
+    after page; a period of every kind and every value of one year, and a year before."""
+    version = publish_standard(org.analyst)["id"]
+    area = create_area(org.analyst, "ordning")["id"]
+    written = [
+        "2025",
+        *(f"2026-{m:02d}" for m in range(1, 13)),
+        "2026-Q1",
+        "2026-Q2",
+        "2026-Q3",
+        "2026-Q4",
+        "2026-H1",
+        "2026-H2",
+        "2026",
+        "2025-12",
+    ]
+    for period in random.Random(7).sample(written, len(written)):
+        _round_in(org.analyst, version, period, area)
+    listed: list[str] = []
+    path: str | None = "/api/v1/rounds?limit=4"
+    while path is not None:
+        page = ok(org.integrator.get(path))
+        listed += [r["period"] for r in page["items"]]
+        path = page["next"]
+    assert listed == periods.newest_first(written)
+    assert listed[:4] == ["2026-12", "2026-Q4", "2026-H2", "2026"]
+    assert listed[-3:] == ["2026-01", "2025-12", "2025"]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["PeriodKind", "bounds", "kind", "newest_first"]
+from sqlalchemy import ColumnElement, Integer, case, cast, func
+
+__all__ = ["PeriodKind", "bounds", "kind", "newest_first", "newest_first_order"]
 
 PeriodKind = Literal["year", "half", "quarter", "month"]
 
@@ -43,4 +45,30 @@ def bounds(period: str) -> tuple[date, date]:
 def newest_first(periods: Iterable[str]) -> list[str]:
     """The periods newest first: by last day, then by first day (of two periods ending on the
     same day, the shorter, later-starting one is newer), then as text for a stable order."""
-    return sorted(periods, key=lambda p: (*bounds(p), p), reverse=True)
+    return sorted(periods, key=lambda p: (bounds(p)[1], bounds(p)[0], p), reverse=True)
+
+
+def newest_first_order(period: ColumnElement[str] | Any) -> list[ColumnElement[Any]]:
+    """ORDER BY terms that put a period column newest first as :func:`newest_first` does: by
+    the last month (year × 12 + month), then the first month, both descending, then the text.
+
+    Plain substr/length/CASE, so SQLite and PostgreSQL order alike; periods are always written
+    as rounds.schemas.PERIOD_PATTERN allows (checked on the way in).
+    """
+    year = cast(func.substr(period, 1, 4), Integer)
+    marker = func.substr(period, 6, 1)
+    number = cast(func.substr(period, 7, 1), Integer)  # H1/H2, Q1..Q4
+    month = cast(func.substr(period, 6, 2), Integer)  # YYYY-MM
+    last = case(
+        (func.length(period) == 4, 12),
+        (marker == "H", number * 6),
+        (marker == "Q", number * 3),
+        else_=month,
+    )
+    first = case(
+        (func.length(period) == 4, 1),
+        (marker == "H", number * 6 - 5),
+        (marker == "Q", number * 3 - 2),
+        else_=month,
+    )
+    return [(year * 12 + last).desc(), (year * 12 + first).desc(), period.desc()]

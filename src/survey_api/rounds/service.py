@@ -22,6 +22,7 @@ from survey_api.paging import PageRequest, fetch
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.responses import pending
 from survey_api.results import suppression
+from survey_api.rounds import periods
 from survey_api.rounds.schemas import (
     RoundQuestionnaire,
     RoundStatus,
@@ -249,7 +250,8 @@ def list_rounds(
     status: RoundStatus | None = None,
     questionnaire: str | None = None,
 ) -> SurveyRoundPage:
-    """A page of the organisation's rounds, newest period first; optionally filtered by
+    """A page of the organisation's rounds, newest period first (in time, whatever the kinds
+    of period, see periods.newest_first); optionally filtered by
     period, status or questionnaire key (an unknown key is NotFound)."""
     query = select(SurveyRound).where(SurveyRound.organisation_id == organisation_id)
     if period is not None:
@@ -268,7 +270,11 @@ def list_rounds(
     if status is not None:
         query = query.where(status_is(status, on))
     rounds, total = fetch(
-        session, query, page, order_by=[SurveyRound.period.desc()], id_column=SurveyRound.id
+        session,
+        query,
+        page,
+        order_by=periods.newest_first_order(SurveyRound.period),
+        id_column=SurveyRound.id,
     )
     return SurveyRoundPage.of(read_rounds(session, rounds, on=on), total, page)
 
