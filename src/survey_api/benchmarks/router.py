@@ -8,7 +8,7 @@ from survey_api.auth.dependencies import AnyRole, SessionDep
 from survey_api.benchmarks import service
 from survey_api.benchmarks.schemas import Benchmark
 from survey_api.exceptions import problem_responses
-from survey_api.results.router import KEY_PATTERN
+from survey_api.results.router import IndexQuery, IndicatorQuery, ItemQuery
 from survey_api.results.targets import target_of
 from survey_api.rounds.schemas import PERIOD_PATTERN
 
@@ -30,19 +30,9 @@ def get_benchmark(
             description="The period (YYYY, YYYY-H1/H2, YYYY-Qn or YYYY-MM).", pattern=PERIOD_PATTERN
         ),
     ],
-    item: Annotated[
-        str | None,
-        Query(
-            description="An item: its favourable share, else its 0–100 index, else its mean.",
-            pattern=KEY_PATTERN,
-        ),
-    ] = None,
-    indicator: Annotated[
-        str | None, Query(description="A named indicator's share.", pattern=KEY_PATTERN)
-    ] = None,
-    index: Annotated[
-        str | None, Query(description="A composite index (0–100).", pattern=KEY_PATTERN)
-    ] = None,
+    item: ItemQuery = None,
+    indicator: IndicatorQuery = None,
+    index: IndexQuery = None,
 ) -> Benchmark:
     """A target's figure per area type and police class across every organisation that opted
     in, from rounds in the period whose questionnaire defines the target exactly as the

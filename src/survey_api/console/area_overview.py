@@ -133,19 +133,16 @@ def _survey_column(survey: OverviewSurvey, lang: str) -> SurveyColumn:
 def overview_page(
     session: Session, organisation_id: int, area: Area, period: str | None, lang: str
 ) -> OverviewPage:
-    """The page's content for the period asked, else the newest period with a round."""
-    periods = overview_service.available_periods(session, organisation_id, area.id)
+    """The page's content for the period asked, else the newest period with a round (the
+    service's own default)."""
     if period is not None and re.fullmatch(PERIOD_PATTERN, period) is None:
         period = None  # not written like a period (a hand-edited address): the newest one
-    chosen = period or (periods[0] if periods else None)
-    if chosen is None:
-        return OverviewPage(periods, None, 0, [])
     overview: AreaOverview = overview_service.area_overview(
-        session, organisation_id, area.id, chosen, language=lang
+        session, organisation_id, area.id, period, language=lang
     )
     return OverviewPage(
         periods=overview.available_periods,
-        period=chosen,
+        period=overview.period,
         min_cell=overview.min_cell_size,
         surveys=[_survey_column(survey, lang) for survey in overview.surveys],
     )

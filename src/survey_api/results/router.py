@@ -12,9 +12,25 @@ from survey_api.results import entries, service
 from survey_api.results.schemas import RoundEntries, RoundResults, TrendSeries
 from survey_api.rounds.schemas import QUESTIONNAIRE_KEY_PATTERN
 
+KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+
+# The target of a figure across rounds or organisations (trends, benchmarks): one of these.
+ItemQuery = Annotated[
+    str | None,
+    Query(
+        description="An item: its favourable share, else its 0–100 index, else its mean.",
+        pattern=KEY_PATTERN,
+    ),
+]
+IndicatorQuery = Annotated[
+    str | None, Query(description="A named indicator's share.", pattern=KEY_PATTERN)
+]
+IndexQuery = Annotated[
+    str | None, Query(description="A composite index (0–100).", pattern=KEY_PATTERN)
+]
+
 router = APIRouter(tags=["results"])
 
-KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
 
 
@@ -97,19 +113,9 @@ def get_trends(
             pattern=r"^(organisation|area_type:[1-5]|police:[a-z_]+)$",
         ),
     ] = None,
-    item: Annotated[
-        str | None,
-        Query(
-            description="An item: its favourable share, else its 0–100 index, else its mean.",
-            pattern=KEY_PATTERN,
-        ),
-    ] = None,
-    indicator: Annotated[
-        str | None, Query(description="A named indicator's share.", pattern=KEY_PATTERN)
-    ] = None,
-    index: Annotated[
-        str | None, Query(description="A composite index (0–100).", pattern=KEY_PATTERN)
-    ] = None,
+    item: ItemQuery = None,
+    indicator: IndicatorQuery = None,
+    index: IndexQuery = None,
     questionnaire: Annotated[
         str | None,
         Query(
