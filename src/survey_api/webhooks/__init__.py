@@ -1,0 +1,1 @@
+"""Webhooks: signed, aggregate-level event notifications to integrators' endpoints."""
