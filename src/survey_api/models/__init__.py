@@ -11,9 +11,16 @@ from survey_api.models.share_link import ShareLink
 from survey_api.models.staff import STAFF_ROLES, StaffPasswordToken, StaffSession, StaffUser
 from survey_api.models.survey_round import ROUND_SOURCES, SurveyRound, SurveyRoundArea
 from survey_api.models.tally import TallyBlock, TallyWatermark
+from survey_api.models.webhook import (
+    DELIVERY_STATUSES,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 __all__ = [
     "DATA_IMPORT_KINDS",
+    "DELIVERY_STATUSES",
     "ROUND_SOURCES",
     "POLICE_CLASSIFICATIONS",
     "ROLES",
@@ -41,5 +48,8 @@ __all__ = [
     "SurveyRoundArea",
     "TallyBlock",
     "TallyWatermark",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "utcnow",
 ]
