@@ -139,6 +139,8 @@ def settings_for(database_url: str, **overrides: object) -> Settings:
         "form_code_attempt_limit": "100000/minute",
         # Reads fold what they need; tests of the background folder turn it on.
         "fold_interval_seconds": 0,
+        # Webhook tests (tests/webhooks) run a dispatcher of their own.
+        "webhook_dispatcher": False,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

@@ -67,6 +67,48 @@ class Settings(BaseSettings):
         "PostgreSQL connection, connecting) before it answers 503 with Retry-After.",
     )
 
+    webhook_dispatcher: bool = Field(
+        default=True,
+        description="Deliver webhooks from a background thread in each app process (several "
+        "processes share the work safely). Off: run `survey-api webhooks dispatch` instead.",
+    )
+    webhook_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often the webhook dispatcher looks for due events and deliveries.",
+    )
+    webhook_backoff_scale: float = Field(
+        default=1.0,
+        gt=0,
+        description="Multiplies the webhook retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, "
+        "10 h, …) and the day after which a delivery is given up; tests shrink it.",
+    )
+    webhook_disable_after: int = Field(
+        default=5,
+        ge=1,
+        description="A webhook subscription is disabled after this many deliveries in a row "
+        "were given up on; an admin re-enables it (PATCH enabled: true).",
+    )
+    webhook_allowed_networks: str = Field(
+        default="",
+        description="Comma-separated networks (CIDR, e.g. '10.20.0.0/16,127.0.0.0/8') that "
+        "webhook destinations may resolve to besides public addresses. Default none: only "
+        "public addresses.",
+    )
+    webhook_ca_bundle: str | None = Field(
+        default=None,
+        description="A PEM file of certificate authorities that webhook destinations' "
+        "certificates may also chain to (an internal CA), besides the public ones.",
+    )
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from survey_api.webhooks.destinations import parse_networks
+
+        parse_networks(value)
+        return value
+
     @field_validator("form_link_answer_limit", "form_code_attempt_limit")
     @classmethod
     def _a_rate(cls, value: str, info: ValidationInfo) -> str:

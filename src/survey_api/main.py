@@ -221,6 +221,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             folder = Folder(app.state.sessionmaker, settings.fold_interval_seconds)
             folder.start()
+        dispatcher = None
+        if settings.webhook_dispatcher:
+            from survey_api.webhooks.delivery import DeliveryOptions
+            from survey_api.webhooks.dispatcher import Dispatcher
+
+            dispatcher = Dispatcher(
+                app.state.sessionmaker,
+                DeliveryOptions.from_settings(settings),
+                settings.webhook_poll_seconds,
+            )
+            dispatcher.start()
         # The submission fast path's (responses/fast.py); None on SQLite.
         async_pool = make_async_pool(
             settings.database_url,
@@ -231,6 +242,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         if async_pool is not None:
             await async_pool.close()
+        if dispatcher is not None:
+            dispatcher.stop()
         if folder is not None:
             folder.stop()
         engine.dispose()

@@ -68,6 +68,7 @@ def emit(
                     message_id=new_message_id(),
                     status="pending",
                     next_attempt_at=now,
+                    retrying_since=now,
                     created_at=now,
                 )
             )
