@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,10 +22,12 @@ from survey_api.exceptions import ValidationFailed
 from survey_api.models import Questionnaire, QuestionnaireVersion, SurveyRound, SurveyRoundArea
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
+from survey_api.results import own_benchmark
 from survey_api.results.loading import min_cell_of
 from survey_api.results.overview_schemas import (
     OVERVIEW_METHOD,
     AreaOverview,
+    OverviewBenchmark,
     OverviewIndex,
     OverviewIndicator,
     OverviewRound,
@@ -33,6 +35,7 @@ from survey_api.results.overview_schemas import (
 )
 from survey_api.results.payload import round_payload
 from survey_api.results.schemas import AreaResults
+from survey_api.results.targets import Target
 from survey_api.rounds import periods
 from survey_api.rounds import service as rounds_service
 from survey_api.rounds.schemas import PERIOD_PATTERN
@@ -132,6 +135,7 @@ def _round_overview(
     version_number: int,
     language: str,
     min_cell: int,
+    benchmarks: dict[Target, dict[str, Any]],
 ) -> OverviewRound:
     # The round's own payload, limited to this area and to its indicators and indices (no
     # items): the figures are the round results' by construction, folding included.
@@ -151,6 +155,22 @@ def _round_overview(
         i.key: _label(i.label, language, default, i.key) for i in definition.indicators
     }
     index_labels = {i.key: _label(i.label, language, default, i.key) for i in definition.indices}
+    # The benchmark of the round's period for the area's own type and police class (its
+    # classification for the round's year, as the payload gives it).
+    found = own_benchmark.target_benchmarks(
+        session,
+        survey_round.period,
+        definition,
+        [Target("indicator", i.key) for i in definition.indicators]
+        + [Target("index", i.key) for i in definition.indices],
+        benchmarks,
+    )
+
+    def beside(kind: Literal["indicator", "index"], key: str) -> OverviewBenchmark:
+        return own_benchmark.overview_benchmark(
+            found[Target(kind, key)], area.area_type, area.police_classification
+        )
+
     return OverviewRound(
         survey_round_id=survey_round.id,
         name=survey_round.name,
@@ -176,6 +196,7 @@ def _round_overview(
                 n=cell.n,
                 share=cell.share,
                 unavailable_reason=cell.unavailable_reason,
+                benchmark=beside("indicator", cell.key),
             )
             for cell in area.indicators
         ],
@@ -188,6 +209,7 @@ def _round_overview(
                 n=cell.n,
                 index=cell.index,
                 unavailable_reason=cell.unavailable_reason,
+                benchmark=beside("index", cell.key),
             )
             for cell in area.indices
         ],
@@ -222,6 +244,7 @@ def area_overview(
         version = versions[survey_round.questionnaire_version_id]
         grouped.setdefault(version.questionnaire_id, []).append(survey_round)
     surveys: list[OverviewSurvey] = []
+    benchmarks: dict[Target, dict[str, Any]] = {}  # of the period, shared by its rounds
     for questionnaire_rounds in grouped.values():
         definitions = {
             r.questionnaire_version_id: questionnaires_service.published_definition(
@@ -251,6 +274,7 @@ def area_overview(
                         versions[r.questionnaire_version_id].number,
                         label_language(definitions[r.questionnaire_version_id], survey_language),
                         min_cell,
+                        benchmarks,
                     )
                     for r in questionnaire_rounds
                 ],

@@ -16,9 +16,11 @@ from survey_api.questionnaires.document import Orientation
 from survey_api.results.schemas import (
     SOURCE,
     UNAVAILABLE,
+    BenchmarkFigure,
     IndexFigure,
     ResponseFigures,
     ShareFigure,
+    Statistic,
 )
 from survey_api.rounds.schemas import RoundSource, RoundStatus
 
@@ -26,12 +28,40 @@ OVERVIEW_METHOD = (
     "Each survey round's figures for the area are exactly those of GET /rounds/{id}/results "
     "for that area: shares with Wilson 95 % intervals, composite indices with the t-interval, "
     "cells whose valid n is below min_cell_size suppressed (only suppressed: true). Surveys "
-    "with a round in the period are listed by questionnaire key, their rounds by open date."
+    "with a round in the period are listed by questionnaire key, their rounds by open date. "
+    "Each indicator and index has `benchmark`: GET /benchmarks' cells for the area's own area "
+    "type and police class in the round's period, or why there is none (the target is not in "
+    "a standard questionnaire, or the round's version defines it differently)."
 )
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class OverviewBenchmark(_Out):
+    """The benchmark cells for the area's own area type and police class (the round's
+    classification year), in the round's period."""
+
+    statistic: Statistic | None = Field(
+        description="What the cells' `value` is; null when there is no benchmark."
+    )
+    standard_questionnaire: str | None
+    reason: str | None = Field(
+        description="Null when there is a benchmark; otherwise why not (not in a standard "
+        "questionnaire, or defined differently in this round, so not comparable)."
+    )
+    area_type_cell: str | None = Field(
+        description="The key of the cell for the area's type, area_type:<1-5>; null when the "
+        "area has no area type for the round's year."
+    )
+    police_cell: str | None = Field(
+        description="The key of the cell for the area's police class, police:<class>; null "
+        "when the area has none for the round's year."
+    )
+    cells: dict[str, BenchmarkFigure] = Field(
+        description="Those cells by key, as GET /benchmarks gives them; empty when `reason` is set."
+    )
 
 
 class OverviewIndicator(_Out):
@@ -45,6 +75,10 @@ class OverviewIndicator(_Out):
     n: int | None = Field(description="The valid base of the indicator's item.")
     share: ShareFigure | None = Field(description="The share; null when suppressed.")
     unavailable_reason: str | None = Field(default=None, description=UNAVAILABLE)
+    benchmark: OverviewBenchmark = Field(
+        description="The benchmark across opted-in organisations for the area's own area type "
+        "and police class, in the round's period (GET /benchmarks' cells)."
+    )
 
 
 class OverviewIndex(_Out):
@@ -59,6 +93,10 @@ class OverviewIndex(_Out):
     )
     index: IndexFigure | None = Field(description="The index; null when suppressed.")
     unavailable_reason: str | None = Field(default=None, description=UNAVAILABLE)
+    benchmark: OverviewBenchmark = Field(
+        description="The benchmark across opted-in organisations for the area's own area type "
+        "and police class, in the round's period (GET /benchmarks' cells)."
+    )
 
 
 class OverviewRound(_Out):

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 from survey_api.auth.dependencies import Admin, AnyRole, SessionDep
 from survey_api.exceptions import problem_responses
 from survey_api.ids import MAX_ID
-from survey_api.results import entries, service
+from survey_api.results import entries, own_benchmark, service
 from survey_api.results.schemas import RoundEntries, RoundResults, TrendSeries
 from survey_api.rounds.schemas import QUESTIONNAIRE_KEY_PATTERN
 
@@ -73,15 +73,30 @@ def get_round_results(
             pattern=KEY_PATTERN,
         ),
     ] = None,
+    benchmark: Annotated[
+        bool,
+        Query(
+            description="Add `benchmark`: beside each pooled group of an area type or a police "
+            "class, the benchmark across opted-in organisations (GET /benchmarks' cell of the "
+            "same key) for each item, indicator and index of the payload that is defined as in "
+            "the standard questionnaire, in the round's period. Off by default (the payload "
+            "is then unchanged).",
+        ),
+    ] = False,
 ) -> Response:
     """A whole round's results per area × item, with indicators, indices and pooled groups.
 
     Per cell: valid n, non-substantive count, distribution, favourable share (Wilson 95 %),
     mean and 0–100 index (t-interval). Cells with a valid n below the organisation's minimum
     show only `suppressed: true`. `as_of`: every response committed before it is included.
+    With `benchmark=true`, the benchmark across housing companies beside the pooled groups.
     """
+    # The benchmark depends on other organisations' data: attached per request, never cached.
+    build = (
+        own_benchmark.round_results_json_with_benchmark if benchmark else service.round_results_json
+    )
     return Response(
-        service.round_results_json(
+        build(
             session,
             principal.organisation_id,
             round_id,

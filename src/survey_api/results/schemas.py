@@ -265,6 +265,133 @@ class PooledGroup(_Out):
     indices: list[PooledCompositeResult]
 
 
+# --- the benchmark beside the round's own figures (issue 13) -----------------------------------
+#
+# A cell is the very cell GET /benchmarks gives for the same target, period and key (the
+# benchmarks package's schemas import this module, so these shapes live here).
+
+
+class BenchmarkHidden(_Out):
+    """A benchmark cell that fails disclosure control: nothing but this flag, whatever the
+    reason (too few organisations or areas, too few answers, one organisation dominant)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    suppressed: Literal[True]
+
+
+class BenchmarkShown(_Out):
+    """A shown benchmark cell: the pooled figure across organisations, as GET /benchmarks."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    suppressed: Literal[False]
+    value: float = Field(
+        description="Household-weighted over every contributing area of every opted-in "
+        "organisation: a share 0–1 (indicator_share, favourable_share), an index 0–100 "
+        "(item_index, composite_index) or a mean (mean), as the target's `statistic` says."
+    )
+    low: float | None = Field(description="Lower end of the 95 % interval.")
+    high: float | None = Field(description="Upper end of the 95 % interval.")
+    n: int = Field(description="Valid answers over every contributing area.")
+    organisations: int = Field(description="Organisations whose areas contribute (at least 3).")
+    areas: int = Field(description="Areas that contribute (at least 5).")
+
+
+BenchmarkFigure = BenchmarkShown | BenchmarkHidden
+
+
+class BenchmarkedTarget(_Out):
+    """A target of the payload and whether it has a benchmark."""
+
+    kind: TargetKind
+    key: str
+    statistic: Statistic | None = Field(
+        description="What the benchmark's `value` is (compare it with the same figure of the "
+        "round: a share's p, an index, a mean); null when there is no benchmark."
+    )
+    standard_questionnaire: str | None = Field(
+        description="The standard questionnaire whose definition the benchmark requires; null "
+        "when the target is in none."
+    )
+    reason: str | None = Field(
+        description="Null when the target has a benchmark; otherwise why not (not in a standard "
+        "questionnaire, or defined differently in this round, so not comparable)."
+    )
+
+
+class GroupBenchmark(_Out):
+    """The benchmark cells of one pooled group, by the key of the item, indicator or index.
+    Only targets with a benchmark (see `targets`) are keys."""
+
+    items: dict[str, BenchmarkFigure]
+    indicators: dict[str, BenchmarkFigure]
+    indices: dict[str, BenchmarkFigure]
+
+
+class RoundBenchmark(_Out):
+    """The benchmark beside a round's pooled groups of an area type or a police class."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "period": "2026",
+                    "organisation_opted_in": True,
+                    "targets": [
+                        {
+                            "kind": "indicator",
+                            "key": "andel_otrygga_kvall",
+                            "statistic": "indicator_share",
+                            "standard_questionnaire": "trygghetsmatning-standard",
+                            "reason": None,
+                        }
+                    ],
+                    "groups": {
+                        "area_type:1": {
+                            "items": {},
+                            "indicators": {
+                                "andel_otrygga_kvall": {
+                                    "suppressed": False,
+                                    "value": 0.41,
+                                    "low": 0.37,
+                                    "high": 0.45,
+                                    "n": 1840,
+                                    "organisations": 6,
+                                    "areas": 23,
+                                }
+                            },
+                            "indices": {},
+                        },
+                        "police:utsatt": {
+                            "items": {},
+                            "indicators": {"andel_otrygga_kvall": {"suppressed": True}},
+                            "indices": {},
+                        },
+                    },
+                    "method": "…",
+                }
+            ]
+        }
+    )
+
+    period: str = Field(description="The round's period: the benchmark's period.")
+    organisation_opted_in: bool = Field(
+        description="Whether this organisation takes part (then its own areas are in the "
+        "cells); any organisation may read the benchmark."
+    )
+    targets: list[BenchmarkedTarget] = Field(
+        description="Every item (with a share, index or mean), indicator and index of the "
+        "payload, in the payload's order."
+    )
+    groups: dict[str, GroupBenchmark] = Field(
+        description="Keyed like `pooled[].group`: one entry per pooled group of kind "
+        "area_type or police (the organisation group has no benchmark), each with the "
+        "benchmark cell of the same key."
+    )
+    method: str
+
+
 class RoundResults(_Out):
     """A whole round's results."""
 
@@ -291,6 +418,12 @@ class RoundResults(_Out):
     areas: list[AreaResults]
     pooled: list[PooledGroup]
     method: str = Field(description="How pooled groups and suppression work, in brief.")
+    benchmark: RoundBenchmark | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Only with ?benchmark=true (absent otherwise): the benchmark across "
+        "opted-in organisations beside each pooled group of an area type or a police class.",
+    )
 
 
 class AreaEntries(_Out):
