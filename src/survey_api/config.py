@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         "default keeps the last dozen or so, and a worker that has read every round of an "
         "organisation stays under 150 MB. 0 turns the cache off.",
     )
+    webhook_results_interval_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="results.updated is sent at most once per round in this many seconds (and "
+        "only when at least the organisation's minimum cell size of new responses have come "
+        "in since the previous one).",
+    )
     db_pool_size: int = 10
     db_wait_seconds: float = Field(
         default=10.0,

@@ -341,6 +341,10 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(reports_router, include_in_schema=False)
     # The staff console: pages for people, signed in with a session cookie, not API keys.
     app.include_router(console_router, include_in_schema=False)
+    # What the service sends to integrators: documented as OpenAPI 3.1 `webhooks`, never served.
+    from survey_api.webhooks.event_docs import webhooks_router
+
+    app.webhooks.include_router(webhooks_router)
 
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

@@ -63,6 +63,7 @@ from survey_api.imports.problems import ImportRefused, Problems
 from survey_api.imports.records import lock_organisation, stored_import
 from survey_api.models import Area, AreaClassification
 from survey_api.models.data_import import DataImport
+from survey_api.webhooks import events as webhook_events
 
 __all__ = [
     "MAPPING_SHA256",
@@ -234,6 +235,15 @@ def import_classifications(
     )
     session.add(record)
     session.flush()
+    webhook_events.emit_import_finished(
+        session,
+        organisation_id,
+        import_id=record.id,
+        kind="classifications",
+        round_id=None,
+        rows_read=report.rows_read,
+        rows_imported=report.rows_stored,
+    )
     return report.model_copy(update={"import_id": record.id})
 
 

@@ -53,6 +53,7 @@ from survey_api.responses.service import clean_answers
 from survey_api.results import fold as results_fold
 from survey_api.results import tally_store
 from survey_api.rounds import service as rounds_service
+from survey_api.webhooks import events as webhook_events
 
 #: Rows inserted per executemany.
 BATCH_SIZE = 5000
@@ -237,6 +238,15 @@ def import_responses(
     }
     survey_round.source = "imported"
     session.flush()
+    webhook_events.emit_import_finished(
+        session,
+        organisation_id,
+        import_id=record.id,
+        kind="responses",
+        round_id=round_id,
+        rows_read=rows_read,
+        rows_imported=report.rows_stored,
+    )
     return report.model_copy(update={"import_id": record.id})
 
 

@@ -51,6 +51,7 @@ from survey_api.questionnaires.definition import Item, QuestionnaireDefinition
 from survey_api.results import tally_store
 from survey_api.results.tally_layout import layout_for
 from survey_api.rounds import service as rounds_service
+from survey_api.webhooks import events as webhook_events
 
 __all__ = [
     "ALL",
@@ -145,6 +146,15 @@ def import_tallies(
         .execution_options(synchronize_session="fetch")
     )
     session.flush()
+    webhook_events.emit_import_finished(
+        session,
+        organisation_id,
+        import_id=record.id,
+        kind="tallies",
+        round_id=round_id,
+        rows_read=report.rows_read,
+        rows_imported=report.rows_stored,
+    )
     return report
 
 

@@ -31,6 +31,7 @@ from survey_api.rounds.schemas import (
     SurveyRoundRead,
     SurveyRoundUpdate,
 )
+from survey_api.webhooks import events as webhook_events
 
 # Round dates are Swedish calendar dates: a round that closes on 15 April is open until
 # midnight in Sweden, whatever the server's time zone.
@@ -162,6 +163,9 @@ def create_round(
         SurveyRoundArea(survey_round_id=survey_round.id, area_id=a) for a in data.area_ids
     )
     session.flush()
+    if status_of(survey_round) == "open":
+        # Open at once: announced in this transaction (a later open date: by the dispatcher).
+        webhook_events.emit_round_opened(session, survey_round)
     return survey_round
 
 
@@ -176,6 +180,9 @@ def close_round(session: Session, organisation_id: int, round_id: int) -> Survey
     session.flush()
     # Code answers still waiting for a batch join the results now (responses/pending.py).
     pending.release_all(session, round_id)
+    # In this transaction, so integrators hear of it iff the close commits; a round already
+    # closed by its date has its round.closed from the dispatcher (once per round).
+    webhook_events.emit_round_closed(session, survey_round)
     return survey_round
 
 

@@ -1,14 +1,235 @@
 """Time-driven events, emitted by the dispatcher's tick: a round that opens or closes by its
-dates, and results.updated (debounced per round)."""
+dates, and results.updated (debounced per round).
+
+Round dates are Swedish calendar dates (``rounds.service.status_of``): a round opens at
+midnight in Sweden on its open date and closes at midnight after its close date, so the tick
+turns ``now`` into a Swedish date and emits what that date makes due, once per round and type:
+
+* ``round.opened`` for a collected round that is open on that date and has none yet. A round
+  that was created open has one from ``create_round``; a round whose whole open period passed
+  while no dispatcher ran gets none (it never was open as far as integrators could see).
+* ``round.closed`` for a collected round that is closed (by its date, or closed early) and had
+  a ``round.opened`` but no ``round.closed`` yet. A round closing by its date releases its
+  code answers still waiting for a batch first (as a results read would), so the count it
+  carries is final. Requiring ``round.opened`` keeps the first tick after an upgrade from
+  announcing every round that closed in the past.
+* ``results.updated`` for an open collected round, debounced: at most once per
+  ``webhook_results_interval_seconds`` per round, and only when at least the organisation's
+  minimum cell size k of responses joined the results since the previous one, so the count of
+  new responses never tells of fewer than k answers. The tick folds the round first, so the
+  results are as fresh as the event says (``as_of`` is the fold's, i.e. the tick's time, never
+  a response's). The round's total is carried along only when GET /rounds may show it
+  (``rounds.service.total_suppressed``); while it may not, the event waits. After the round
+  closes there is no results.updated: the remainder since the last one is in the total that
+  ``round.closed`` carries. Historical rounds (imports) announce their changes with
+  ``import.finished`` instead.
+
+Several dispatchers may tick at once: every round is handled under its row's lock
+(``events.lock_round``, skipping a row another tick holds), and the outbox is asked again
+under it, so each event is written once.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import struct
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from survey_api.config import get_settings
+from survey_api.models import SurveyRound, TallyBlock, WebhookEvent
+from survey_api.organisations import service as organisations_service
+from survey_api.questionnaires import service as questionnaires_service
+from survey_api.responses import pending
+from survey_api.results import fold as results_fold
+from survey_api.results import tally_store
+from survey_api.rounds import service as rounds_service
+from survey_api.timestamps import as_utc
+from survey_api.webhooks import events
+
+__all__ = ["emit_due_events", "respondents_per_area"]
+
+_RESPONDENTS = ("respondents", "", 0)
 
 
-def emit_due_events(session: Session, now: datetime) -> int:
+def emit_due_events(
+    session: Session, now: datetime, *, results_interval_seconds: float | None = None
+) -> int:
     """Emit every due time-driven event into the outbox (the caller commits); return how many.
-    Not built yet."""
-    return 0
+
+    ``results_interval_seconds`` defaults to the setting ``webhook_results_interval_seconds``.
+    """
+    now = as_utc(now)
+    day = now.astimezone(rounds_service.SWEDEN).date()
+    if results_interval_seconds is None:
+        results_interval_seconds = get_settings().webhook_results_interval_seconds
+    emitted = 0
+    for round_id in _rounds_to_open(session, day):
+        survey_round = _locked(session, round_id)
+        if survey_round is not None and rounds_service.status_of(survey_round, day) == "open":
+            emitted += events.emit_round_opened(session, survey_round, on=day)
+    for round_id in _rounds_to_close(session, day):
+        survey_round = _locked(session, round_id)
+        if survey_round is None or rounds_service.status_of(survey_round, day) != "closed":
+            continue
+        if not events.already_emitted(session, round_id, events.ROUND_CLOSED):
+            # The round closed by its date: its waiting code answers join it now, as a
+            # results read would do (results/loading.py), so the count sent is final.
+            pending.release_all(session, round_id)
+        emitted += events.emit_round_closed(session, survey_round, on=day)
+    interval = timedelta(seconds=results_interval_seconds)
+    for round_id in _rounds_to_update(session, day, now - interval):
+        emitted += _results_updated(session, round_id, day, now - interval)
+    return emitted
+
+
+def _event(event_type: str) -> Exists:
+    """An outbox event of this type about the round exists (correlated)."""
+    return exists().where(
+        WebhookEvent.survey_round_id == SurveyRound.id, WebhookEvent.event_type == event_type
+    )
+
+
+def _collected_not_closed(day: date) -> list[ColumnElement[bool]]:
+    return [
+        SurveyRound.source == "collected",
+        SurveyRound.closed_at.is_(None),
+        SurveyRound.close_date >= day,
+    ]
+
+
+def _rounds_to_open(session: Session, day: date) -> list[int]:
+    return list(
+        session.scalars(
+            select(SurveyRound.id)
+            .where(
+                *_collected_not_closed(day),
+                SurveyRound.open_date <= day,
+                ~_event(events.ROUND_OPENED),
+            )
+            .order_by(SurveyRound.id)
+        )
+    )
+
+
+def _rounds_to_close(session: Session, day: date) -> list[int]:
+    return list(
+        session.scalars(
+            select(SurveyRound.id)
+            .where(
+                SurveyRound.source == "collected",
+                or_(SurveyRound.closed_at.is_not(None), SurveyRound.close_date < day),
+                _event(events.ROUND_OPENED),
+                ~_event(events.ROUND_CLOSED),
+            )
+            .order_by(SurveyRound.id)
+        )
+    )
+
+
+def _rounds_to_update(session: Session, day: date, since: datetime) -> list[int]:
+    """Open collected rounds whose latest results.updated, if any, is older than ``since``."""
+    recent = aliased(WebhookEvent)
+    return list(
+        session.scalars(
+            select(SurveyRound.id)
+            .where(
+                *_collected_not_closed(day),
+                SurveyRound.open_date <= day,
+                ~exists().where(
+                    recent.survey_round_id == SurveyRound.id,
+                    recent.event_type == events.RESULTS_UPDATED,
+                    recent.created_at > _naive_if_sqlite(session, since),
+                ),
+            )
+            .order_by(SurveyRound.id)
+        )
+    )
+
+
+def _naive_if_sqlite(session: Session, moment: datetime) -> datetime:
+    # SQLite stores `_at` columns as naive UTC text; compare like with like.
+    if session.get_bind().dialect.name == "sqlite":
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _locked(session: Session, round_id: int) -> SurveyRound | None:
+    """The round under its row lock, or None when another tick holds it (it does the work)."""
+    return session.scalar(
+        select(SurveyRound)
+        .where(SurveyRound.id == round_id)
+        .with_for_update(key_share=True, skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _previous_results_updated(session: Session, round_id: int) -> tuple[datetime, int] | None:
+    """(written at, response_count) of the round's latest results.updated."""
+    row = session.execute(
+        select(WebhookEvent.created_at, WebhookEvent.payload)
+        .where(
+            WebhookEvent.survey_round_id == round_id,
+            WebhookEvent.event_type == events.RESULTS_UPDATED,
+        )
+        .order_by(WebhookEvent.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return as_utc(row.created_at), int(row.payload["data"]["response_count"])
+
+
+def _results_updated(session: Session, round_id: int, day: date, since: datetime) -> int:
+    survey_round = _locked(session, round_id)
+    if survey_round is None or rounds_service.status_of(survey_round, day) != "open":
+        return 0
+    previous = _previous_results_updated(session, round_id)
+    if previous is not None and previous[0] > since:
+        return 0  # another tick wrote one meanwhile
+    definition = questionnaires_service.published_definition(
+        session, survey_round.questionnaire_version_id
+    )
+    # Fold here so the count is of the results as they are now; a round being folded by
+    # someone else right now is read as last folded, and its as_of says so.
+    folded = results_fold.fold_round(session, round_id, definition, skip_if_busy=True)
+    area_counts = respondents_per_area(session, round_id)
+    total = sum(area_counts.values())
+    counted_before = 0 if previous is None else previous[1]
+    k = organisations_service.min_cell_size(session, survey_round.organisation_id)
+    if total - counted_before < k:
+        return 0
+    if rounds_service.total_suppressed(total, area_counts, k):
+        return 0
+    events.emit_results_updated(
+        session,
+        survey_round,
+        as_of=folded.as_of,
+        new_responses=total - counted_before,
+        response_count=total,
+    )
+    return 1
+
+
+def respondents_per_area(session: Session, round_id: int) -> dict[int, int]:
+    """Responses in the round's tallies per area of the round (0 for an area without any),
+    reading only the respondents slot of each whole-area block: O(areas)."""
+    counts = dict.fromkeys(rounds_service.area_ids_of(session, round_id), 0)
+    order = tally_store.stored_slots(session, round_id)
+    if order is None or _RESPONDENTS not in order:
+        return counts
+    offset = order.index(_RESPONDENTS) * 8
+    for area_id, head in session.execute(
+        select(TallyBlock.area_id, func.substr(TallyBlock.counts, offset + 1, 8)).where(
+            and_(
+                TallyBlock.survey_round_id == round_id,
+                TallyBlock.breakdown_item == "",
+                TallyBlock.area_id.in_(list(counts)),
+            )
+        )
+    ):
+        value = bytes(head or b"")
+        if len(value) == 8:
+            counts[area_id] = round(struct.unpack("<d", value)[0])
+    return counts
