@@ -20,6 +20,7 @@ from survey_api.results.router import router as results_router
 from survey_api.rounds.router import router as rounds_router
 from survey_api.staff.router import router as staff_users_router
 from survey_api.web.letters import router as letters_router
+from survey_api.webhooks.router import router as webhooks_router
 
 api_router = APIRouter(prefix="/api/v1")
 for router in (
@@ -41,5 +42,6 @@ for router in (
     exports_router,
     api_keys_router,
     staff_users_router,
+    webhooks_router,
 ):
     api_router.include_router(router)

@@ -109,8 +109,11 @@ def signing_secrets(subscription: WebhookSubscription, now: datetime) -> tuple[s
     return tuple(found)
 
 
-def claim(session: Session, now: datetime, options: DeliveryOptions) -> list[Claimed]:
-    """Claim up to ``options.batch`` due deliveries (the caller commits)."""
+def claim(
+    session: Session, now: datetime, options: DeliveryOptions, *, due_by: datetime | None = None
+) -> list[Claimed]:
+    """Claim up to ``options.batch`` deliveries due by ``due_by`` (default now), leased from
+    ``now`` (the caller commits)."""
     earlier = aliased(WebhookDelivery)
     blocked = (
         exists()
@@ -129,7 +132,7 @@ def claim(session: Session, now: datetime, options: DeliveryOptions) -> list[Cla
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
         .where(
             WebhookDelivery.status == "pending",
-            WebhookDelivery.next_attempt_at <= now,
+            WebhookDelivery.next_attempt_at <= (due_by or now),
             WebhookSubscription.enabled.is_(True),
             ~blocked,
         )

@@ -85,14 +85,15 @@ class Dispatcher:
         from survey_api.webhooks.due import emit_due_events
 
         done = DispatchPass()
+        started = utcnow()
         with transaction(self.sessions) as session:
-            done.emitted = emit_due_events(session, utcnow())
+            done.emitted = emit_due_events(session, started)
         with ThreadPoolExecutor(PARALLEL_ATTEMPTS, thread_name_prefix="webhook") as pool:
             for _ in range(MAX_BATCHES_PER_PASS):
                 if self._stop.is_set():
                     break
                 with transaction(self.sessions) as session:
-                    claimed = delivery.claim(session, utcnow(), self.options)
+                    claimed = delivery.claim(session, utcnow(), self.options, due_by=started)
                 if not claimed:
                     break
                 outcomes = pool.map(

@@ -4,14 +4,15 @@ reports, so it is delivered if and only if that change committed."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_api.models import WebhookDelivery, WebhookEvent, WebhookSubscription, utcnow
 
-EVENT_TYPES = ("round.opened", "round.closed", "results.updated", "import.finished")
+EventType = Literal["round.opened", "round.closed", "results.updated", "import.finished"]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 
 def new_message_id() -> str:
