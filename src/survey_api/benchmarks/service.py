@@ -11,19 +11,19 @@ tallies. A cell is shown only when it passes every rule of :func:`disclosed`; ot
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from survey_api.benchmarks import loading
 from survey_api.benchmarks.disclosure import Contribution, shown_cells
+from survey_api.benchmarks.loading import Slot
 from survey_api.exceptions import ValidationFailed
-from survey_api.models import POLICE_CLASSIFICATIONS, Organisation, SurveyRound
-from survey_api.questionnaires import service as questionnaires_service
+from survey_api.models import POLICE_CLASSIFICATIONS
 from survey_api.questionnaires.checker import load_standard_definition, standard_keys
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.results.cells import _index_map, _map_interval
-from survey_api.results.loading import load_round
 from survey_api.results.statistics import AreaCell, AreaMeanCell, pooled_mean, pooled_share
 from survey_api.results.suppression import primary_suppressed
 from survey_api.results.targets import Target, statistic_of, target_signature
@@ -74,55 +74,102 @@ def collect(session: Session, period: str, target: Target) -> BenchmarkData:
     newest round. Only areas with a household count whose own cell is shown (valid n at least
     the organisation's minimum cell size) contribute.
     """
-    standard_key, standard = standard_for(target)
-    signature = target_signature(standard, target)
-    data = BenchmarkData(standard_key=standard_key, standard=standard)
-    rounds = session.execute(
-        select(SurveyRound.id, SurveyRound.organisation_id, SurveyRound.questionnaire_version_id)
-        .join(Organisation, Organisation.id == SurveyRound.organisation_id)
-        .where(Organisation.benchmark_opt_in.is_(True), SurveyRound.period == period)
-        .order_by(SurveyRound.organisation_id, SurveyRound.id.desc())
-    ).all()
-    seen: set[tuple[int, int]] = set()
-    for round_id, organisation_id, version_id in rounds:
-        definition = questionnaires_service.published_definition(session, version_id)
-        if not target.present_in(definition):
-            continue
-        if target_signature(definition, target) != signature:
-            data.left_out[REASON_DIVERGES].add(organisation_id)
-            continue
-        loaded = load_round(session, organisation_id, round_id, targets=[target])
-        if loaded.unavailable(target, [a.id for a in loaded.areas]) is not None:
-            data.left_out[REASON_COUNTS_ONLY].add(organisation_id)
-            continue
-        stats = loaded.area_stats(target)
-        for area in loaded.areas:
-            if (organisation_id, area.id) in seen:
+    return collect_many(session, period, [target])[target]
+
+
+def collect_many(
+    session: Session, period: str, targets: Sequence[Target]
+) -> dict[Target, BenchmarkData]:
+    """:func:`collect` of several targets from one read of the period's rounds
+    (benchmarks/loading.py): a few queries whatever the number of rounds and targets. A target
+    no standard questionnaire has raises ValidationFailed."""
+    standards = {target: standard_for(target) for target in targets}
+    rounds = loading.candidate_rounds(session, period)
+    definition_of = loading.definitions(session, {r.version_id for r in rounds})
+    result: dict[Target, BenchmarkData] = {}
+    # Per target, the rounds it reads (in the candidates' order) with the slots it needs.
+    reads: dict[Target, list[tuple[loading.CandidateRound, loading.TargetSlots]]] = {}
+    for target, (standard_key, standard) in standards.items():
+        signature = target_signature(standard, target)
+        data = result[target] = BenchmarkData(standard_key=standard_key, standard=standard)
+        reads[target] = []
+        for candidate in rounds:
+            definition = definition_of[candidate.version_id]
+            if not target.present_in(definition):
                 continue
-            seen.add((organisation_id, area.id))
-            own = stats[area.id]
-            if primary_suppressed(own.n, loaded.min_cell):
+            if target_signature(definition, target) != signature:
+                data.left_out[REASON_DIVERGES].add(candidate.organisation_id)
                 continue
-            if area.households is None or area.households <= 0:
+            reads[target].append((candidate, loading.target_slots(definition, target)))
+
+    wanted: dict[int, tuple[set[Slot], set[Slot]]] = {}
+    used: dict[int, loading.CandidateRound] = {}
+    for pairs in reads.values():
+        for candidate, slots in pairs:
+            counts, sums = wanted.setdefault(candidate.id, (set(), set()))
+            counts.update((slots.n, *slots.x))
+            if candidate.counts_only:
+                counts.update(slots.check)
+            if slots.sums is not None:
+                sums.add(slots.sums)
+            used[candidate.id] = candidate
+    loading.bring_up_to_date(session, list(used.values()), definition_of)
+    areas = loading.areas_of_rounds(session, list(used), int(period[:4]))
+    tallies = loading.read_tallies(session, wanted, areas)
+
+    for target, pairs in reads.items():
+        data = result[target]
+        seen: set[tuple[int, int]] = set()
+        for candidate, slots in pairs:
+            round_tallies = tallies[candidate.id]
+            definition = definition_of[candidate.version_id]
+            if candidate.counts_only and (
+                loading.unavailable(definition, target, round_tallies, slots) is not None
+            ):
+                data.left_out[REASON_COUNTS_ONLY].add(candidate.organisation_id)
                 continue
-            sums = own.sums
-            contribution = Contribution(
-                organisation_id=organisation_id,
-                area_id=area.id,
-                households=area.households,
-                n=own.n,
-                x=own.x,
-                total=0.0 if sums is None else sums.total,
-                total_sq=0.0 if sums is None else sums.total_sq,
-                min_cell=loaded.min_cell,
-                area_type=area.area_type,
-                police=area.police_classification,
-            )
-            if area.area_type is not None:
-                data.cells[f"area_type:{area.area_type}"].append(contribution)
-            if area.police_classification is not None:
-                data.cells[f"police:{area.police_classification}"].append(contribution)
-    return data
+            _contribute(data, candidate, areas[candidate.id], round_tallies, slots, seen)
+    return result
+
+
+def _contribute(
+    data: BenchmarkData,
+    candidate: loading.CandidateRound,
+    areas: list[loading.BenchmarkArea],
+    tallies: loading.RoundTallies,
+    slots: loading.TargetSlots,
+    seen: set[tuple[int, int]],
+) -> None:
+    """Add a round's shown areas with a household count to the cells they lie in."""
+    values = loading.target_values(tallies, slots)
+    organisation_id = candidate.organisation_id
+    min_cell = candidate.min_cell
+    for area, n, x, total, total_sq in zip(
+        areas, values.n, values.x, values.total, values.total_sq, strict=True
+    ):
+        if (organisation_id, area.id) in seen:
+            continue
+        seen.add((organisation_id, area.id))
+        if primary_suppressed(n, min_cell):
+            continue
+        if area.households is None or area.households <= 0:
+            continue
+        contribution = Contribution(
+            organisation_id=organisation_id,
+            area_id=area.id,
+            households=area.households,
+            n=n,
+            x=x,
+            total=total,
+            total_sq=total_sq,
+            min_cell=min_cell,
+            area_type=area.area_type,
+            police=area.police_classification,
+        )
+        if area.area_type is not None:
+            data.cells[f"area_type:{area.area_type}"].append(contribution)
+        if area.police_classification is not None:
+            data.cells[f"police:{area.police_classification}"].append(contribution)
 
 
 SUPPRESSED: dict[str, object] = {"suppressed": True}
@@ -172,7 +219,10 @@ def figure(
 
 def benchmark(session: Session, period: str, target: Target) -> dict[str, object]:
     """The benchmark of a target in a period: every cell, and who was left out and why."""
-    data = collect(session, period, target)
+    return _payload(period, target, collect(session, period, target))
+
+
+def _payload(period: str, target: Target, data: BenchmarkData) -> dict[str, object]:
     statistic = statistic_of(data.standard, target)
     visible = shown_cells({key: data.cells.get(key, []) for key in cell_keys()})
     return {
@@ -200,10 +250,12 @@ def benchmarks_of(
     their areas and pooled groups; a target no standard questionnaire has is left out of the
     result (no error).
     """
-    result: dict[Target, dict[str, object]] = {}
-    for target in targets:
+    known = []
+    for target in dict.fromkeys(targets):
         try:
-            result[target] = benchmark(session, period, target)
+            standard_for(target)
         except ValidationFailed:
             continue
-    return result
+        known.append(target)
+    collected = collect_many(session, period, known)
+    return {target: _payload(period, target, collected[target]) for target in known}
