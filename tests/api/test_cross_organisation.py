@@ -34,6 +34,7 @@ MISSING_API_KEY, MISSING_STAFF_USER, MISSING_SHARE_LINK = (
 )
 MISSING_CODE = "ACDE-FHJK-MNPQ"
 MISSING_IMPORT = 2_000_000_008
+MISSING_WEBHOOK, MISSING_DELIVERY = 2_000_000_009, 2_000_000_010
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Ids:
     staff_user: int = MISSING_STAFF_USER
     share_link: int = MISSING_SHARE_LINK
     data_import: int = MISSING_IMPORT
+    webhook: int = MISSING_WEBHOOK
+    delivery: int = MISSING_DELIVERY
 
 
 def answers_body(ids: Ids) -> dict[str, Any]:
@@ -130,6 +133,12 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("PATCH", "/api/v1/staff-users/{staff_user_id}"): lambda ids: {"json": {"active": False}},
     ("POST", "/api/v1/staff-users/{staff_user_id}/password-link"): lambda ids: {},
     ("DELETE", "/api/v1/staff-users/{staff_user_id}/sessions"): lambda ids: {},
+    ("GET", "/api/v1/webhooks/{webhook_id}"): lambda ids: {},
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): lambda ids: {"json": {"enabled": False}},
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): lambda ids: {},
+    ("POST", "/api/v1/webhooks/{webhook_id}/secret"): lambda ids: {},
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): lambda ids: {},
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/resend"): lambda ids: {},
 }
 
 
@@ -155,6 +164,8 @@ def fill(template: str, ids: Ids) -> str:
         .replace("{staff_user_id}", str(ids.staff_user))
         .replace("{share_link_id}", str(ids.share_link))
         .replace("{import_id}", str(ids.data_import))
+        .replace("{webhook_id}", str(ids.webhook))
+        .replace("{delivery_id}", str(ids.delivery))
         .replace("{name}", "no-such-mapping")
         .replace("{key}", "no-such-standard")
     )
@@ -187,6 +198,8 @@ def swaps(missing: Ids, actual: Ids) -> dict[str, str]:
             "staff_user",
             "share_link",
             "data_import",
+            "webhook",
+            "delivery",
         )
     }
 
@@ -208,6 +221,18 @@ class Victim:
 @pytest.fixture
 def victim(org: Org) -> Victim:
     """An organisation with one of everything, named so that a leak would show."""
+    webhook = ok(
+        org.admin.post(
+            "/api/v1/webhooks",
+            json={
+                # A public address literal: no name to resolve; the test server sends nothing.
+                "url": "https://93.184.216.34/hemlig-webhook",
+                "event_types": ["round.opened", "round.closed", "results.updated"],
+                "description": "Hemlig webhook",
+            },
+        ),
+        201,
+    )
     area = create_area(org.analyst, "hemligt-omrade", name="Hemliga gården")
     other_area = create_area(org.analyst, "andra-omradet")
     created = ok(org.analyst.post("/api/v1/questionnaires", json=secret_definition()), 201)
@@ -278,6 +303,7 @@ def victim(org: Org) -> Victim:
         201,
     )
     (share_link,) = ok(org.analyst.get(f"/api/v1/rounds/{survey_round['id']}/share-links"))["items"]
+    webhook_deliveries = ok(org.admin.get(f"/api/v1/webhooks/{webhook['id']}/deliveries"))
     ids = Ids(
         area=area["id"],
         questionnaire=qid,
@@ -287,6 +313,8 @@ def victim(org: Org) -> Victim:
         api_key=integrator_key["id"],
         staff_user=staff_user["id"],
         share_link=share_link["id"],
+        webhook=webhook["id"],
+        delivery=next((d["id"] for d in webhook_deliveries["items"]), MISSING_DELIVERY),
     )
     return Victim(
         org=org,
@@ -300,6 +328,9 @@ def victim(org: Org) -> Victim:
             "Hemlig satsning",
             "Hemlig fritext",
             "hemlig.person",
+            "hemlig-webhook",
+            "Hemlig webhook",
+            webhook["secret"],
             *codes,
             *(c.replace("-", "") for c in codes),
         ],
@@ -319,6 +350,8 @@ def snapshot(victim: Victim) -> dict[str, Any]:
         "api_keys": ok(client.get("/api/v1/api-keys")),
         "staff_user": ok(client.get(f"/api/v1/staff-users/{ids.staff_user}")),
         "share_links": ok(client.get(f"/api/v1/rounds/{ids.round}/share-links")),
+        "webhook": ok(client.get(f"/api/v1/webhooks/{ids.webhook}")),
+        "webhook_deliveries": ok(client.get(f"/api/v1/webhooks/{ids.webhook}/deliveries")),
     }
 
 
@@ -338,6 +371,8 @@ def test_another_organisations_ids_answer_exactly_like_missing_ids(
         api_key=MISSING_API_KEY,
         staff_user=MISSING_STAFF_USER,
         share_link=MISSING_SHARE_LINK,
+        webhook=MISSING_WEBHOOK,
+        delivery=MISSING_DELIVERY,
     )
     swap = swaps(missing, victim.ids)
     walked = 0

@@ -308,6 +308,15 @@ ROLE_RULES: dict[tuple[str, str], set[str]] = {
     ("PATCH", "/api/v1/staff-users/{staff_user_id}"): {"admin"},
     ("POST", "/api/v1/staff-users/{staff_user_id}/password-link"): {"admin"},
     ("DELETE", "/api/v1/staff-users/{staff_user_id}/sessions"): {"admin"},
+    # Webhook subscriptions: the organisation's integrations, set up by an admin.
+    ("GET", "/api/v1/webhooks"): {"admin"},
+    ("POST", "/api/v1/webhooks"): {"admin"},
+    ("GET", "/api/v1/webhooks/{webhook_id}"): {"admin"},
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"admin"},
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): {"admin"},
+    ("POST", "/api/v1/webhooks/{webhook_id}/secret"): {"admin"},
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): {"admin"},
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/resend"): {"admin"},
 }
 
 
@@ -341,6 +350,8 @@ def test_roles_per_route(org: Org, rule: tuple[str, str]) -> None:
         .replace("{api_key_id}", "999999")
         .replace("{staff_user_id}", "999999")
         .replace("{import_id}", "999999")
+        .replace("{webhook_id}", "999999")
+        .replace("{delivery_id}", "999999")
         .replace("{name}", "limesurvey_standard")
         .replace("{key}", "kundenkat-standard")
     )

@@ -190,13 +190,14 @@ def page_deliveries(
     found, total = fetch(
         session, query, page, order_by=[WebhookDelivery.id.desc()], id_column=WebhookDelivery.id
     )
-    types = dict(
-        session.execute(
+    types: dict[int, str] = {
+        event_id: event_type
+        for event_id, event_type in session.execute(
             select(WebhookEvent.id, WebhookEvent.event_type).where(
                 WebhookEvent.id.in_({d.event_id for d in found})
             )
-        ).tuples()
-    )
+        )
+    }
     return DeliveryPage.of([_delivery_read(d, types[d.event_id]) for d in found], total, page)
 
 
