@@ -1,7 +1,8 @@
 """The survey-api command: serve, migrate, demo data, organisations, API keys, staff users,
-backups, the contract."""
+backups, webhook delivery, the contract."""
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -110,6 +111,17 @@ def _parser() -> argparse.ArgumentParser:
     oa = cmd("openapi", "Write the OpenAPI contract (or --check it is up to date).", _openapi)
     oa.add_argument("--output", type=Path, default=OPENAPI_PATH)
     oa.add_argument("--check", action="store_true")
+
+    hooks = sub.add_parser("webhooks", help="Webhook delivery.")
+    hooks_sub = hooks.add_subparsers(title="webhook commands")
+    hd = hooks_sub.add_parser(
+        "dispatch",
+        help="Deliver webhooks: emit due events and send due deliveries every "
+        "SURVEY_API_WEBHOOK_POLL_SECONDS until stopped (or one pass with --once). Runs beside "
+        "app processes or instead of their dispatcher (SURVEY_API_WEBHOOK_DISPATCHER=false).",
+    )
+    hd.add_argument("--once", action="store_true", help="one pass, then exit")
+    hd.set_defaults(handler=_webhooks_dispatch)
     return p
 
 
@@ -350,6 +362,29 @@ def _restore(args: argparse.Namespace) -> int:
     # A backup from an older release is brought up to this release's schema.
     migrate.upgrade(url)
     print(f"restored {args.path}; the database is at the latest migration")
+    return 0
+
+
+def _webhooks_dispatch(args: argparse.Namespace) -> int:
+    from survey_api.webhooks.delivery import DeliveryOptions
+    from survey_api.webhooks.dispatcher import Dispatcher
+
+    settings = get_settings()
+    dispatcher = Dispatcher(
+        make_sessionmaker(make_engine(settings.database_url)),
+        DeliveryOptions.from_settings(settings),
+        settings.webhook_poll_seconds,
+    )
+    if args.once:
+        done = dispatcher.run_once()
+        print(
+            f"events emitted: {done.emitted}; deliveries delivered: {done.delivered}, "
+            f"to retry: {done.retrying}, failed: {done.failed}"
+        )
+        return 0
+    print(f"dispatching webhooks every {settings.webhook_poll_seconds:g} s (Ctrl-C stops)")
+    with contextlib.suppress(KeyboardInterrupt):
+        dispatcher.run_forever()
     return 0
 
 
