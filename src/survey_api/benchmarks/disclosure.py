@@ -111,6 +111,12 @@ def _failing_union(shown: list[str], cells: dict[str, list[Contribution]]) -> li
         stats.n += c.n
         stats.min_cell = max(stats.min_cell, c.min_cell)
         stats.households[c.organisation_id] += c.households
+    return _search(shown, by_atom)
+
+
+def _search(shown: list[str], by_atom: dict[tuple[int, ...], _AtomStats]) -> list[str] | None:
+    """:func:`_failing_union` given the atoms, keyed by the rows of the shown cells they lie
+    in."""
     atoms = sorted(by_atom)
     if not shown or not atoms:
         return None
@@ -150,5 +156,51 @@ def shown_cells(cells: dict[str, list[Contribution]]) -> set[str]:
         victim = min(
             involved,
             key=lambda key: (len(cells[key]), not key.startswith("police:"), key),
+        )
+        shown.remove(victim)
+
+
+def atom_stats(areas: int, n: int, min_cell: int, households: dict[int, int]) -> _AtomStats:
+    """What disclosure control needs of the areas sharing one atom (area type, police class):
+    how many, their valid n, their largest minimum cell size and the households per
+    organisation."""
+    stats = _AtomStats(areas=areas, n=n, min_cell=min_cell)
+    stats.households.update(households)
+    return stats
+
+
+def shown_cells_of_atoms(cells: dict[str, list[Atom]], stats: dict[Atom, _AtomStats]) -> set[str]:
+    """:func:`shown_cells` when every cell is a union of atoms (area type, police class) and
+    every area lies in the atom of its own type and class, as in a benchmark: the same cells,
+    computed from each atom's totals instead of each area (``stats`` holds the atoms that have
+    areas). The areas lying in the same shown cells are exactly those of the atoms that do, so
+    the unions searched are the same."""
+
+    def of(key: str) -> list[_AtomStats]:
+        return [stats[atom] for atom in cells[key] if atom in stats]
+
+    size = {key: sum(s.areas for s in of(key)) for key in cells}
+    shown = sorted(key for key in cells if _disclosed_stats(of(key)))
+    atoms = {atom for key in shown for atom in cells[key] if atom in stats}
+    if len(atoms) > MAX_ATOMS:
+        shown = [key for key in shown if key.startswith("area_type:")]
+    while True:
+        by_atom: dict[tuple[int, ...], _AtomStats] = defaultdict(_AtomStats)
+        for atom, atom_totals in stats.items():
+            rows_in = tuple(r for r, key in enumerate(shown) if atom in cells[key])
+            if not rows_in:
+                continue
+            merged = by_atom[rows_in]
+            merged.areas += atom_totals.areas
+            merged.n += atom_totals.n
+            merged.min_cell = max(merged.min_cell, atom_totals.min_cell)
+            for organisation, households in atom_totals.households.items():
+                merged.households[organisation] += households
+        involved = _search(shown, by_atom)
+        if involved is None:
+            return set(shown)
+        victim = min(
+            involved,
+            key=lambda key: (size[key], not key.startswith("police:"), key),
         )
         shown.remove(victim)

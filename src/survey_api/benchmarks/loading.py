@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from survey_api.exceptions import NotFound
 from survey_api.models import (
+    POLICE_CLASSIFICATIONS,
     Area,
     AreaClassification,
     Organisation,
@@ -220,32 +221,38 @@ def bring_up_to_date(
 
 
 @dataclass(frozen=True, slots=True)
-class BenchmarkArea:
-    """An area of a round as the benchmark needs it, classified for the round's year."""
+class RoundAreas:
+    """A round's areas as columns, by area id, classified for the round's year: id,
+    households (-1 without), area type (0 without) and police class (its index in
+    ``POLICE_CLASSIFICATIONS``, -1 without)."""
 
-    id: int
-    households: int | None
-    area_type: int | None
-    police_classification: str | None
+    id: IntArray
+    households: IntArray
+    area_type: IntArray
+    police: IntArray
 
 
 def areas_of_rounds(
     session: Session, round_ids: Collection[int], year: int
-) -> dict[int, list[BenchmarkArea]]:
+) -> dict[int, RoundAreas]:
     """Each round's areas by area id, with the classification of ``year`` (else the latest
     earlier one), as ``results.queries.areas_of_round`` reads them for one round."""
+    import numpy as np
+
     if not round_ids:
         return {}
     ids = sorted(round_ids)
-    rows = session.execute(
+    connection = session.connection()
+    rows = connection.execute(
         select(SurveyRoundArea.survey_round_id, Area.id, Area.households)
         .join(Area, Area.id == SurveyRoundArea.area_id)
         .where(SurveyRoundArea.survey_round_id.in_(ids))
         .order_by(SurveyRoundArea.survey_round_id, Area.id)
     ).all()
-    classification: dict[int, tuple[int | None, str | None]] = {}
+    police_code = {p: i for i, p in enumerate(POLICE_CLASSIFICATIONS)}
+    classification: dict[int, tuple[int, int]] = {}
     # Ascending year, so the latest year not after the round's wins.
-    for area_id, area_type, police in session.execute(
+    for area_id, area_type, police in connection.execute(
         select(
             AreaClassification.area_id,
             AreaClassification.area_type,
@@ -258,13 +265,25 @@ def areas_of_rounds(
             AreaClassification.year <= year,
         )
         .order_by(AreaClassification.area_id, AreaClassification.year)
-    ):
-        classification[area_id] = (area_type, police)
-    result: dict[int, list[BenchmarkArea]] = {round_id: [] for round_id in ids}
+    ).all():
+        classification[area_id] = (
+            0 if area_type is None else area_type,
+            -1 if police is None else police_code[police],
+        )
+    columns: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {
+        round_id: ([], [], [], []) for round_id in ids
+    }
     for round_id, area_id, households in rows:
-        area_type, police = classification.get(area_id, (None, None))
-        result[round_id].append(BenchmarkArea(area_id, households, area_type, police))
-    return result
+        kind, police_class = classification.get(area_id, (0, -1))
+        column = columns[round_id]
+        column[0].append(area_id)
+        column[1].append(-1 if households is None else households)
+        column[2].append(kind)
+        column[3].append(police_class)
+    return {
+        round_id: RoundAreas(*(np.array(values, dtype=np.int64) for values in column))
+        for round_id, column in columns.items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,7 +439,7 @@ def _slot_orders(session: Session, round_ids: Sequence[int]) -> dict[int, list[S
 def read_tallies(
     session: Session,
     wanted: Mapping[int, tuple[Collection[Slot], Collection[Slot]]],
-    areas: dict[int, list[BenchmarkArea]],
+    areas: Mapping[int, RoundAreas],
 ) -> dict[int, RoundTallies]:
     """The whole-area tallies of many rounds in one query: per round, the counts of its first
     collection of slots and the (count, Σ, Σ²) of its second, one row per area in ``areas``."""
@@ -479,37 +498,31 @@ def read_tallies(
             )
         )
     rows_by_group: dict[int, list[Sequence[Any]]] = defaultdict(list)
-    row: Sequence[Any]
     if statements:
         statement = statements[0] if len(statements) == 1 else union_all(*statements)
-        for row in session.connection().execute(statement):
+        for row in session.connection().execute(statement).all():
             rows_by_group[row[0]].append(row)
 
     result: dict[int, RoundTallies] = {}
     for number, group in enumerate(groups.values()):
-        c_len = sum(length for _, length in group.count_runs)
-        s_len = sum(length for _, length in group.sum_runs)
         rows = rows_by_group.get(number, [])
-        at: dict[tuple[int, int], int] = {}
-        arrays = []
-        for first, runs, size in (
-            (3, group.count_runs, c_len),
-            (3 + width_c, group.sum_runs, s_len),
-            (3 + width_c + width_s, group.sum_runs, s_len),
-        ):
-            data = b"".join(_joined(row, first, runs) for row in rows)
-            # One row of zeros at the end: the areas without a block.
-            matrix = np.zeros((len(rows) + 1, size))
-            if size:
-                matrix[:-1] = np.frombuffer(data, dtype="<f8").reshape(len(rows), size)
-            arrays.append(matrix)
-        for i, row in enumerate(rows):
-            at[(row[1], row[2])] = i
+        arrays = [
+            _matrix(rows, first, runs)
+            for first, runs in (
+                (3, group.count_runs),
+                (3 + width_c, group.sum_runs),
+                (3 + width_c + width_s, group.sum_runs),
+            )
+        ]
+        at = {(row[1], row[2]): i for i, row in enumerate(rows)}
         missing = len(rows)
         for round_id in group.round_ids:
+            round_areas = areas.get(round_id)
+            area_ids = [] if round_areas is None else round_areas.id.tolist()
             index = np.fromiter(
-                (at.get((round_id, area.id), missing) for area in areas.get(round_id, [])),
+                (at.get((round_id, area_id), missing) for area_id in area_ids),
                 dtype=np.int64,
+                count=len(area_ids),
             )
             result[round_id] = RoundTallies(
                 count_column=group.count_column,
@@ -521,15 +534,32 @@ def read_tallies(
     return result
 
 
-def _joined(row: Sequence[Any], first: int, runs: list[tuple[int, int]]) -> bytes:
-    """A row's runs of one array, each padded with zeros to its length (a stored array shorter
-    than the slot order reads as zeros past its end)."""
-    parts = []
+def _matrix(rows: Sequence[Sequence[Any]], first: int, runs: list[tuple[int, int]]) -> FloatArray:
+    """The rows' runs of one array side by side (one row per block), and a row of zeros at
+    the end for the areas without a block."""
+    import numpy as np
+
+    size = sum(length for _, length in runs)
+    matrix = np.zeros((len(rows) + 1, size))
+    offset = 0
     for i, (_, length) in enumerate(runs):
-        part = bytes(row[first + i] or b"")
-        size = length * _WIDTH
-        parts.append(part if len(part) == size else part.ljust(size, b"\0")[:size])
-    return b"".join(parts)
+        parts = [row[first + i] for row in rows]
+        data = b"".join(parts)
+        if len(data) != len(rows) * length * _WIDTH:
+            # A stored array shorter than the slot order reads as zeros past its end.
+            data = b"".join(_padded(part, length) for part in parts)
+        if rows:
+            matrix[:-1, offset : offset + length] = np.frombuffer(data, dtype="<f8").reshape(
+                len(rows), length
+            )
+        offset += length
+    return matrix
+
+
+def _padded(part: bytes | None, length: int) -> bytes:
+    size = length * _WIDTH
+    data = bytes(part or b"")
+    return data if len(data) == size else data.ljust(size, b"\0")[:size]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -539,13 +569,13 @@ def _joined(row: Sequence[Any], first: int, runs: list[tuple[int, int]]) -> byte
 
 @dataclass(frozen=True, slots=True)
 class AreaValues:
-    """A target's valid n, share count x and (Σ, Σ²) per area of a round, as lists in the
-    round's area order (x is 0 and the sums 0.0 where the target has none)."""
+    """A target's valid n, share count x and (Σ, Σ²) per area of a round, in the round's area
+    order (x is 0 and the sums 0.0 where the target has none)."""
 
-    n: list[int]
-    x: list[int]
-    total: list[float]
-    total_sq: list[float]
+    n: IntArray
+    x: IntArray
+    total: FloatArray
+    total_sq: FloatArray
 
 
 def target_values(tallies: RoundTallies, slots: TargetSlots) -> AreaValues:
@@ -558,10 +588,10 @@ def target_values(tallies: RoundTallies, slots: TargetSlots) -> AreaValues:
     for slot in slots.x:
         x = x + tallies.count(slot)
     if slots.sums is None:
-        zeros = [0.0] * rows
-        return AreaValues(n.tolist(), x.tolist(), zeros, zeros)
+        zeros = np.zeros(rows)
+        return AreaValues(n, x, zeros, zeros)
     _, total, total_sq = tallies.sums(slots.sums)
-    return AreaValues(n.tolist(), x.tolist(), total.tolist(), total_sq.tolist())
+    return AreaValues(n, x, total, total_sq)
 
 
 def unavailable(

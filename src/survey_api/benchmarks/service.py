@@ -13,20 +13,26 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from survey_api.benchmarks import loading
-from survey_api.benchmarks.disclosure import Contribution, shown_cells
+from survey_api.benchmarks.disclosure import Contribution
 from survey_api.benchmarks.loading import Slot
+from survey_api.benchmarks.pool import Pool, cell_keys
 from survey_api.exceptions import ValidationFailed
-from survey_api.models import POLICE_CLASSIFICATIONS
 from survey_api.questionnaires.checker import load_standard_definition, standard_keys
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.results.cells import _index_map, _map_interval
-from survey_api.results.statistics import AreaCell, AreaMeanCell, pooled_mean, pooled_share
-from survey_api.results.suppression import primary_suppressed
+from survey_api.results.suppression import MIN_CELL_FLOOR
 from survey_api.results.targets import Target, statistic_of, target_signature
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    IntArray = npt.NDArray[np.int64]
 
 REASON_DIVERGES = (
     "the round's questionnaire version defines the target differently from the standard "
@@ -40,17 +46,17 @@ REASON_COUNTS_ONLY = (
 
 @dataclass(slots=True)
 class BenchmarkData:
-    """What a benchmark is computed from: per cell key, the contributing areas."""
+    """What a benchmark is computed from: the contributing areas (benchmarks/pool.py)."""
 
     standard_key: str
     standard: QuestionnaireDefinition
-    cells: dict[str, list[Contribution]] = field(default_factory=lambda: defaultdict(list))
+    pool: Pool = field(default_factory=Pool.empty)
     left_out: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
 
-
-def cell_keys() -> list[str]:
-    """Every benchmark cell, in order: area types 1–5, then the police classes."""
-    return [f"area_type:{t}" for t in range(1, 6)] + [f"police:{p}" for p in POLICE_CLASSIFICATIONS]
+    @property
+    def cells(self) -> dict[str, list[Contribution]]:
+        """Per cell key, its contributing areas in the order they contribute."""
+        return {key: self.pool.contributions(key) for key in cell_keys()}
 
 
 def standard_for(target: Target) -> tuple[str, QuestionnaireDefinition]:
@@ -119,7 +125,7 @@ def collect_many(
 
     for target, pairs in reads.items():
         data = result[target]
-        seen: set[tuple[int, int]] = set()
+        parts: list[tuple[loading.CandidateRound, loading.AreaValues]] = []
         for candidate, slots in pairs:
             round_tallies = tallies[candidate.id]
             definition = definition_of[candidate.version_id]
@@ -128,48 +134,56 @@ def collect_many(
             ):
                 data.left_out[REASON_COUNTS_ONLY].add(candidate.organisation_id)
                 continue
-            _contribute(data, candidate, areas[candidate.id], round_tallies, slots, seen)
+            parts.append((candidate, loading.target_values(round_tallies, slots)))
+        data.pool = _pool(parts, areas)
     return result
 
 
-def _contribute(
-    data: BenchmarkData,
-    candidate: loading.CandidateRound,
-    areas: list[loading.BenchmarkArea],
-    tallies: loading.RoundTallies,
-    slots: loading.TargetSlots,
-    seen: set[tuple[int, int]],
-) -> None:
-    """Add a round's shown areas with a household count to the cells they lie in."""
-    values = loading.target_values(tallies, slots)
-    organisation_id = candidate.organisation_id
-    min_cell = candidate.min_cell
-    for area, n, x, total, total_sq in zip(
-        areas, values.n, values.x, values.total, values.total_sq, strict=True
-    ):
-        if (organisation_id, area.id) in seen:
-            continue
-        seen.add((organisation_id, area.id))
-        if primary_suppressed(n, min_cell):
-            continue
-        if area.households is None or area.households <= 0:
-            continue
-        contribution = Contribution(
-            organisation_id=organisation_id,
-            area_id=area.id,
-            households=area.households,
-            n=n,
-            x=x,
-            total=total,
-            total_sq=total_sq,
-            min_cell=min_cell,
-            area_type=area.area_type,
-            police=area.police_classification,
-        )
-        if area.area_type is not None:
-            data.cells[f"area_type:{area.area_type}"].append(contribution)
-        if area.police_classification is not None:
-            data.cells[f"police:{area.police_classification}"].append(contribution)
+def _pool(
+    parts: list[tuple[loading.CandidateRound, loading.AreaValues]],
+    areas: dict[int, loading.RoundAreas],
+) -> Pool:
+    """The contributing areas of the rounds read, in order: an area that an organisation's
+    newer round in the period covers already is skipped, then areas whose own cell is
+    suppressed (valid n below the organisation's minimum cell size) or that have no household
+    count are left out."""
+    if not parts:
+        return Pool.empty()
+    sizes = [len(values.n) for _, values in parts]
+    organisation = np.repeat([c.organisation_id for c, _ in parts], sizes).astype(np.int64)
+    min_cell = np.repeat([c.min_cell for c, _ in parts], sizes).astype(np.int64)
+    area = np.concatenate([areas[c.id].id for c, _ in parts])
+    households = np.concatenate([areas[c.id].households for c, _ in parts])
+    area_type = np.concatenate([areas[c.id].area_type for c, _ in parts])
+    police = np.concatenate([areas[c.id].police for c, _ in parts])
+    n = np.concatenate([values.n for _, values in parts])
+    x = np.concatenate([values.x for _, values in parts])
+    total = np.concatenate([values.total for _, values in parts])
+    total_sq = np.concatenate([values.total_sq for _, values in parts])
+    # The first (newest) round of an organisation to cover an area is the one it counts from.
+    _, first = np.unique(organisation * (1 << 32) + area, return_index=True)
+    keep = np.zeros(len(area), dtype=bool)
+    keep[first] = True
+    keep &= ~primary_suppressed_mask(n, min_cell)
+    keep &= households > 0
+    return Pool(
+        organisation=organisation[keep],
+        area=area[keep],
+        households=households[keep],
+        n=n[keep],
+        x=x[keep],
+        total=total[keep],
+        total_sq=total_sq[keep],
+        min_cell=min_cell[keep],
+        area_type=area_type[keep],
+        police=police[keep],
+    )
+
+
+def primary_suppressed_mask(n: IntArray, min_cell: IntArray) -> npt.NDArray[np.bool_]:
+    """:func:`results.suppression.primary_suppressed` of every area at once (``min_cell`` is
+    an organisation's effective minimum cell size already)."""
+    return n < np.maximum(min_cell, MIN_CELL_FLOOR)
 
 
 SUPPRESSED: dict[str, object] = {"suppressed": True}
@@ -178,7 +192,8 @@ SUPPRESSED: dict[str, object] = {"suppressed": True}
 def figure(
     standard: QuestionnaireDefinition,
     target: Target,
-    contributions: list[Contribution],
+    pool: Pool,
+    key: str,
     *,
     shown: bool,
 ) -> dict[str, object]:
@@ -190,30 +205,21 @@ def figure(
     low: float | None
     high: float | None
     if statistic in ("indicator_share", "favourable_share"):
-        share = pooled_share(
-            [AreaCell(households=c.households, x=c.x, n=c.n) for c in contributions]
-        )
-        value, low, high = share.p, share.low, share.high
+        value, low, high = pool.pooled_share(key)
     else:
-        mean = pooled_mean(
-            [
-                AreaMeanCell(households=c.households, n=c.n, total=c.total, total_sq=c.total_sq)
-                for c in contributions
-            ]
-        )
+        value, low, high = pool.pooled_mean(key)
         linear = _index_map(standard, target) if statistic != "mean" else None
-        if linear is None:
-            value, low, high = mean.mean, mean.low, mean.high
-        else:
-            value, low, high = _map_interval(linear, mean.mean, mean.low, mean.high)
+        if linear is not None:
+            value, low, high = _map_interval(linear, value, low, high)
+    where = pool.mask(key)
     return {
         "suppressed": False,
         "value": value,
         "low": low,
         "high": high,
-        "n": sum(c.n for c in contributions),
-        "organisations": len({c.organisation_id for c in contributions}),
-        "areas": len(contributions),
+        "n": int(pool.n[where].sum()),
+        "organisations": len(np.unique(pool.organisation[where])),
+        "areas": int(where.sum()),
     }
 
 
@@ -224,14 +230,14 @@ def benchmark(session: Session, period: str, target: Target) -> dict[str, object
 
 def _payload(period: str, target: Target, data: BenchmarkData) -> dict[str, object]:
     statistic = statistic_of(data.standard, target)
-    visible = shown_cells({key: data.cells.get(key, []) for key in cell_keys()})
+    visible = data.pool.shown()
     return {
         "period": period,
         "target": {"kind": target.kind, "key": target.key},
         "statistic": statistic,
         "standard_questionnaire": data.standard_key,
         "cells": {
-            key: figure(data.standard, target, data.cells.get(key, []), shown=key in visible)
+            key: figure(data.standard, target, data.pool, key, shown=key in visible)
             for key in cell_keys()
         },
         "left_out": [
