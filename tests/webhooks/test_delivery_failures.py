@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -248,3 +249,52 @@ def test_retries_follow_the_back_off_schedule(
     assert timedelta(seconds=2.99) <= gap <= timedelta(seconds=3.01)
     dispatcher.run_once()  # not due yet: no third attempt
     assert deliveries(db, hooked)[0].attempts == 2
+
+
+def test_a_claim_whose_dispatcher_died_is_retried_when_its_lease_ends(
+    db: sessionmaker[Session],
+    hooked: Hooked,
+    receiver: Receiver,
+    make_dispatcher: Callable[..., Dispatcher],
+) -> None:
+    """A dispatcher that claimed a delivery and died mid-attempt (nothing recorded) holds it
+    only for the lease; then another sends it, with the same webhook-id."""
+    from survey_api.db import transaction
+    from survey_api.webhooks import delivery
+
+    emit(db, hooked, "round.closed", 1, 1)
+    dead = make_dispatcher(timeout=0.5)  # lease: twice the timeout, 1 s
+    with transaction(db) as session:
+        [claimed] = delivery.claim(session, utcnow(), dead.options)
+    other = make_dispatcher(timeout=0.5)
+    other.run_once()
+    assert receiver.received == []  # still leased
+    time.sleep(1.1)
+    other.run_once()
+    [got] = receiver.received
+    assert got.headers["webhook-id"] == claimed.message_id
+    assert deliveries(db, hooked)[0].status == "delivered"
+
+
+def test_two_dispatchers_at_once_send_each_delivery_once(
+    db: sessionmaker[Session],
+    hooked: Hooked,
+    receiver: Receiver,
+    make_dispatcher: Callable[..., Dispatcher],
+) -> None:
+    import threading
+
+    for n in range(30):
+        emit(db, hooked, "results.updated", None, n)
+    dispatchers = [make_dispatcher(), make_dispatcher()]
+    for dispatcher in dispatchers:
+        dispatcher.options = replace(dispatcher.options, batch=3)
+    threads = [threading.Thread(target=d.run_once) for d in dispatchers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    ids = [r.headers["webhook-id"] for r in receiver.received]
+    assert len(ids) == 30
+    assert len(set(ids)) == 30
+    assert all(d.status == "delivered" and d.attempts == 1 for d in deliveries(db, hooked))
