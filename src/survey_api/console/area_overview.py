@@ -12,17 +12,22 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from survey_api.models import Area
+from survey_api.organisations import service as organisations_service
 from survey_api.presentation import formatting
+from survey_api.reports.benchmark_column import Beside, beside
 from survey_api.reports.labels import unavailable_key
 from survey_api.reports.service import FigureRow
 from survey_api.results import overview as overview_service
 from survey_api.results.overview_schemas import (
     AreaOverview,
+    OverviewBenchmark,
     OverviewIndex,
     OverviewIndicator,
     OverviewRound,
     OverviewSurvey,
 )
+from survey_api.results.schemas import BenchmarkHidden, BenchmarkShown, Statistic
+from survey_api.results.targets import Target
 from survey_api.rounds.schemas import PERIOD_PATTERN
 
 
@@ -40,6 +45,9 @@ class RoundColumn:
     response_rate: str | None
     as_of: str
     rows: list[FigureRow]
+    # The benchmark of the area's type beside each row; None: no column (the area has no
+    # area type for the round's year, or no figure of the round has a benchmark).
+    beside: Beside | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,12 @@ class OverviewPage:
     period: str | None  # None: no round includes the area at all
     min_cell: int
     surveys: list[SurveyColumn]
+    benchmark_opt_in: bool = False  # whether the organisation takes part in the benchmark
+
+    @property
+    def has_benchmark(self) -> bool:
+        """Whether any round shows the benchmark column (the page then says what it is)."""
+        return any(r.beside is not None for s in self.surveys for r in s.rounds)
 
 
 def _share_row(cell: OverviewIndicator, lang: str) -> FigureRow:
@@ -94,6 +108,23 @@ def _index_row(cell: OverviewIndex, lang: str) -> FigureRow:
     return FigureRow(cell.label, formatting.number(figure.index, lang), interval, n, False)
 
 
+def _beside(entry: OverviewRound, lang: str) -> Beside | None:
+    """The column "Areas of the same type in other companies": each row's cell for the area's
+    own type (its classification for the round's year)."""
+    cells: dict[Target, tuple[Statistic | None, BenchmarkShown | BenchmarkHidden] | None] = {}
+    figures: list[tuple[Target, OverviewBenchmark]] = [
+        (Target("indicator", cell.key), cell.benchmark) for cell in entry.indicators
+    ] + [(Target("index", cell.key), cell.benchmark) for cell in entry.indices]
+    for target, benchmark in figures:
+        key = benchmark.area_type_cell
+        if key is None:
+            return None  # no area type: no "areas of the same type"
+        cells[target] = None if benchmark.reason else (benchmark.statistic, benchmark.cells[key])
+    if all(cell is None for cell in cells.values()):
+        return None
+    return beside([target for target, _ in figures], lang, cells)
+
+
 def _round_column(entry: OverviewRound, lang: str) -> RoundColumn:
     figures = entry.responses
     shown = not figures.suppressed
@@ -113,6 +144,7 @@ def _round_column(entry: OverviewRound, lang: str) -> RoundColumn:
         as_of=entry.as_of.strftime("%Y-%m-%d"),
         rows=[_share_row(cell, lang) for cell in entry.indicators]
         + [_index_row(cell, lang) for cell in entry.indices],
+        beside=_beside(entry, lang),
     )
 
 
@@ -145,4 +177,7 @@ def overview_page(
         period=overview.period,
         min_cell=overview.min_cell_size,
         surveys=[_survey_column(survey, lang) for survey in overview.surveys],
+        benchmark_opt_in=organisations_service.get_organisation(
+            session, organisation_id
+        ).benchmark_opt_in,
     )

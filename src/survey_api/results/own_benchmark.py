@@ -27,11 +27,11 @@ from survey_api.questionnaires.checker import load_standard_definition, standard
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.results import payload as payload_module
 from survey_api.results.cells import Json
-from survey_api.results.loading import RoundHeader
+from survey_api.results.loading import RoundHeader, load_header
 from survey_api.results.overview_schemas import OverviewBenchmark
 from survey_api.results.payload import RoundQuery
 from survey_api.results.pooled import _groups
-from survey_api.results.schemas import RoundResults, Statistic
+from survey_api.results.schemas import RoundBenchmark, RoundResults, Statistic
 from survey_api.results.targets import Target, statistic_of, target_signature
 
 _BLOCK_KEY = b',"benchmark":'
@@ -193,6 +193,15 @@ def round_results_with_benchmark(
     )
     data["benchmark"] = _round_block(session, organisation_id, header, query)
     return RoundResults.model_validate(data)
+
+
+def round_benchmark(
+    session: Session, organisation_id: int, round_id: int, **query: Unpack[RoundQuery]
+) -> RoundBenchmark:
+    """The ``benchmark`` block alone, for the targets ``query`` chooses (the console, which
+    shows it beside the tables it builds from the round's results)."""
+    header = load_header(session, organisation_id, round_id)
+    return RoundBenchmark.model_validate(_round_block(session, organisation_id, header, query))
 
 
 def overview_benchmark(

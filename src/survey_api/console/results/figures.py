@@ -27,8 +27,15 @@ from survey_api.models import SurveyRound
 from survey_api.presentation import formatting
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.reports import service as reports_service
+from survey_api.reports.benchmark_column import (
+    Beside,
+    area_column,
+    group_column,
+    key_figure_targets,
+    key_figures_benchmark,
+)
 from survey_api.results import service as results_service
-from survey_api.results.schemas import AreaResults, RoundResults
+from survey_api.results.schemas import AreaResults, RoundBenchmark, RoundResults
 from survey_api.rounds import service as rounds_service
 from survey_api.rounds.schemas import SurveyRoundRead
 from survey_api.staff.service import StaffPrincipal
@@ -77,9 +84,18 @@ class AreaFigures:
     response_rate: str | None
     households: str | None
     rows: list[reports_service.FigureRow]
+    # "Areas of the same type in other companies" beside each row; None: no such column.
+    beside: Beside | None = None
 
 
-def area_figures(definition: QuestionnaireDefinition, lang: str, area: AreaResults) -> AreaFigures:
+def area_figures(
+    definition: QuestionnaireDefinition,
+    lang: str,
+    area: AreaResults,
+    benchmark: RoundBenchmark | None = None,
+) -> AreaFigures:
+    """An area's facts and key figures, with the benchmark of its area type beside them."""
+    beside = None if benchmark is None else area_column(benchmark, definition, area, lang)
     figures = area.responses
     shown = not figures.suppressed
     return AreaFigures(
@@ -94,6 +110,7 @@ def area_figures(definition: QuestionnaireDefinition, lang: str, area: AreaResul
         else None,
         households=None if area.households is None else formatting.number(area.households, lang),
         rows=reports_service.key_figure_rows(definition, lang, area=area),
+        beside=beside,
     )
 
 
@@ -105,6 +122,7 @@ class PooledFigures:
     value: str | None
     areas: int
     rows: list[reports_service.FigureRow]
+    beside: Beside | None = None  # the benchmark of the same group; None: no such column
 
 
 def round_page(
@@ -120,6 +138,21 @@ def round_page(
     """The round\'s page; a form of it shown again gets its status and `share` values."""
     definition = definition_of(session, survey_round)
     results = results_service.round_results(session, principal.organisation_id, survey_round.id)
+    benchmark = key_figures_benchmark(
+        session, principal.organisation_id, survey_round.id, definition
+    )
+    targets = key_figure_targets(definition)
+    areas = [area_figures(definition, lang.code, area, benchmark) for area in results.areas]
+    pooled = [
+        PooledFigures(
+            group.kind,
+            group.value,
+            len(group.area_ids),
+            reports_service.key_figure_rows(definition, lang.code, pooled=group),
+            group_column(benchmark, group.group, targets, lang.code),
+        )
+        for group in results.pooled
+    ]
     may_share = principal.role in ("admin", "analyst")
     names = {area.area_id: area.name for area in results.areas}
     links = (
@@ -136,16 +169,10 @@ def round_page(
         round=survey_round,
         results=results,
         survey_name=survey_name(results.questionnaire.name, lang.code),
-        areas=[area_figures(definition, lang.code, area) for area in results.areas],
-        pooled=[
-            PooledFigures(
-                group.kind,
-                group.value,
-                len(group.area_ids),
-                reports_service.key_figure_rows(definition, lang.code, pooled=group),
-            )
-            for group in results.pooled
-        ],
+        areas=areas,
+        pooled=pooled,
+        has_benchmark=any(a.beside for a in areas) or any(p.beside for p in pooled),
+        benchmark_opt_in=benchmark.organisation_opted_in,
         # Round-wide, yet a small cell in a round of few areas: shown from k, as on the round.
         pending=None if results.pending is None else formatting.number(results.pending, lang.code),
         exports=export_links(survey_round.id, principal),
@@ -256,6 +283,10 @@ def area_results_page(
         session, principal.organisation_id, survey_round.id, area_ids=[area_number], by=by
     )
     area = results.areas[0]
+    benchmark = key_figures_benchmark(
+        session, principal.organisation_id, survey_round.id, definition
+    )
+    figures = area_figures(definition, lang.code, area, benchmark)
     trends = reports_service.trend_charts(
         session, principal.organisation_id, definition, lang.code, area_number
     )
@@ -266,7 +297,8 @@ def area_results_page(
         round=survey_round,
         results=results,
         survey_name=survey_name(results.questionnaire.name, lang.code),
-        area=area_figures(definition, lang.code, area),
+        area=figures,
+        benchmark_opt_in=benchmark.organisation_opted_in,
         distributions=reports_service.distribution_charts(definition, lang.code, area),
         trends=trends,
         history=reports_service.trend_history(trends),
