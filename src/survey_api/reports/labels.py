@@ -77,6 +77,13 @@ LABELS: dict[str, dict[str, str]] = {
         "unavailable_other": "Finns inte: bara svarsfördelningar importerades för denna mätning",
         "history_mark": "†",
         "history_note": "Historisk mätning",
+        "benchmark": "Områden av samma typ i andra bolag",
+        "benchmark_hidden": "för få bolag eller områden för att visa",
+        "benchmark_none": "ej jämförbar",
+        "benchmark_none_note": "standardenkäten ställer inte frågan på samma sätt",
+        "benchmark_note": "”Områden av samma typ i andra bolag” väger samman områdena av samma "
+        "områdestyp och period hos alla bolag som deltar i jämförelsen, viktat med antal "
+        "hushåll. En siffra visas bara när minst 3 bolag och 5 områden bidrar.",
     },
     "en": {
         "title": "Results",
@@ -128,6 +135,14 @@ LABELS: dict[str, dict[str, str]] = {
         "unavailable_other": "Not available: only answer counts were imported for this round",
         "history_mark": "†",
         "history_note": "Historical round",
+        "benchmark": "Areas of the same type in other companies",
+        "benchmark_hidden": "too few companies or areas to show",
+        "benchmark_none": "not comparable",
+        "benchmark_none_note": "the standard questionnaire does not ask this in the same way",
+        "benchmark_note": "\u201cAreas of the same type in other companies\u201d pools the areas "
+        "of the same area type and period in every company that takes part in the benchmark, "
+        "weighted by households. A figure is shown only when at least 3 companies and 5 areas "
+        "contribute.",
     },
 }
 

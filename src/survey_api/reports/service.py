@@ -19,7 +19,7 @@ from survey_api.paging import PageRequest, fetch
 from survey_api.presentation import charts, formatting
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
-from survey_api.reports import share
+from survey_api.reports import benchmark_column, share
 from survey_api.reports.labels import LABELS, source_text, unavailable_key, unavailable_text
 from survey_api.reports.schemas import ShareLinkPage, ShareLinkRead, ShareLinkStatus
 from survey_api.reports.share import ShareGrant
@@ -111,6 +111,9 @@ def page_context(session: Session, grant: ShareGrant) -> dict[str, Any]:
         "source": source_text(words, survey_round.source),
         "expires_at": grant.expires_at,
         "key_figures": _key_figures(definition, lang, area, organisation),
+        "benchmark": benchmark_column.report_column(
+            session, org, survey_round.id, definition, area, lang
+        ),
         "area_table": _area_table(definition, lang, results) if area is None else None,
         "trends": trends,
         "history": trend_history(trends),
