@@ -31,7 +31,7 @@ from survey_api.results.loading import RoundHeader, load_header
 from survey_api.results.overview_schemas import OverviewBenchmark
 from survey_api.results.payload import RoundQuery
 from survey_api.results.pooled import _groups
-from survey_api.results.schemas import RoundBenchmark, RoundResults, Statistic
+from survey_api.results.schemas import RoundBenchmark, Statistic
 from survey_api.results.targets import Target, statistic_of, target_signature
 
 _BLOCK_KEY = b',"benchmark":'
@@ -179,20 +179,6 @@ def round_results_json_with_benchmark(
     if not body.endswith(b"}"):
         raise AssertionError("a round payload is a JSON object")
     return body[:-1] + _BLOCK_KEY + pydantic_core.to_json(block) + b"}"
-
-
-def round_results_with_benchmark(
-    session: Session, organisation_id: int, round_id: int, **query: Unpack[RoundQuery]
-) -> RoundResults:
-    """:func:`survey_api.results.payload.round_results` with the ``benchmark`` block."""
-    header, entry, built = payload_module._cached(session, organisation_id, round_id, query)
-    data: Json = (
-        dict(built)
-        if built is not None
-        else pydantic_core.from_json(entry.with_fields(header.folded.as_of, header.shown_pending))
-    )
-    data["benchmark"] = _round_block(session, organisation_id, header, query)
-    return RoundResults.model_validate(data)
 
 
 def round_benchmark(
