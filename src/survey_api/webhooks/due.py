@@ -38,7 +38,7 @@ from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from survey_api.config import get_settings
-from survey_api.models import SurveyRound, TallyBlock, WebhookEvent
+from survey_api.models import Response, SurveyRound, TallyBlock, TallyWatermark, WebhookEvent
 from survey_api.organisations import service as organisations_service
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.responses import pending
@@ -79,7 +79,8 @@ def emit_due_events(
             pending.release_all(session, round_id)
         emitted += events.emit_round_closed(session, survey_round, on=day)
     interval = timedelta(seconds=results_interval_seconds)
-    for round_id in _rounds_to_update(session, day, now - interval):
+    candidates = _rounds_to_update(session, day, now - interval)
+    for round_id in _worth_a_look(session, candidates):
         emitted += _results_updated(session, round_id, day, now - interval)
     return emitted
 
@@ -128,12 +129,14 @@ def _rounds_to_close(session: Session, day: date) -> list[int]:
     )
 
 
-def _rounds_to_update(session: Session, day: date, since: datetime) -> list[int]:
-    """Open collected rounds whose latest results.updated, if any, is older than ``since``."""
+def _rounds_to_update(session: Session, day: date, since: datetime) -> list[tuple[int, int]]:
+    """(round id, organisation id) of the open collected rounds whose latest results.updated,
+    if any, is older than ``since``."""
     recent = aliased(WebhookEvent)
-    return list(
-        session.scalars(
-            select(SurveyRound.id)
+    return [
+        (round_id, organisation_id)
+        for round_id, organisation_id in session.execute(
+            select(SurveyRound.id, SurveyRound.organisation_id)
             .where(
                 *_collected_not_closed(day),
                 SurveyRound.open_date <= day,
@@ -145,7 +148,84 @@ def _rounds_to_update(session: Session, day: date, since: datetime) -> list[int]
             )
             .order_by(SurveyRound.id)
         )
+    ]
+
+
+def _worth_a_look(session: Session, candidates: list[tuple[int, int]]) -> list[int]:
+    """The candidates that may have k new responses since their latest results.updated.
+
+    A few queries for all of them together, whatever their number, since a quiet open round
+    is a candidate on every tick until k answers come: an upper bound of each round's total
+    (responses in its tallies, plus those past its watermark, not yet folded) against the
+    count its latest results.updated carried. Only the rounds that pass are locked, folded
+    and counted exactly, one by one.
+    """
+    if not candidates:
+        return []
+    ids = [round_id for round_id, _ in candidates]
+    previous = _previous_counts(session, ids)
+    folded = _folded_totals(session, ids)
+    unfolded: dict[int, int] = {
+        round_id: int(count)
+        for round_id, count in session.execute(
+            select(Response.survey_round_id, func.count())
+            .select_from(Response)
+            .outerjoin(TallyWatermark, TallyWatermark.survey_round_id == Response.survey_round_id)
+            .where(
+                Response.survey_round_id.in_(ids),
+                Response.id > func.coalesce(TallyWatermark.last_response_id, 0),
+            )
+            .group_by(Response.survey_round_id)
+        )
+    }
+    min_cells = {
+        organisation_id: organisations_service.min_cell_size(session, organisation_id)
+        for organisation_id in {organisation_id for _, organisation_id in candidates}
+    }
+    return [
+        round_id
+        for round_id, organisation_id in candidates
+        if folded.get(round_id, 0) + unfolded.get(round_id, 0) - previous.get(round_id, 0)
+        >= min_cells[organisation_id]
+    ]
+
+
+def _previous_counts(session: Session, round_ids: list[int]) -> dict[int, int]:
+    """The response_count of each round's latest results.updated (rounds that have one)."""
+    latest = (
+        select(func.max(WebhookEvent.id))
+        .where(
+            WebhookEvent.survey_round_id.in_(round_ids),
+            WebhookEvent.event_type == events.RESULTS_UPDATED,
+        )
+        .group_by(WebhookEvent.survey_round_id)
     )
+    return {
+        round_id: int(payload["data"]["response_count"])
+        for round_id, payload in session.execute(
+            select(WebhookEvent.survey_round_id, WebhookEvent.payload).where(
+                WebhookEvent.id.in_(latest)
+            )
+        )
+        if round_id is not None
+    }
+
+
+def _folded_totals(session: Session, round_ids: list[int]) -> dict[int, int]:
+    """Each round's responses in its tallies, read from the first slot of its whole-area
+    blocks: the respondents count, first in every collected round's slot order (a fold writes
+    results/tally_layout's order, which starts with it, and an order only grows at its end).
+    An upper bound is all the caller needs; the exact count reads the order itself."""
+    totals: dict[int, int] = {}
+    for round_id, head in session.execute(
+        select(TallyBlock.survey_round_id, func.substr(TallyBlock.counts, 1, 8)).where(
+            TallyBlock.survey_round_id.in_(round_ids), TallyBlock.breakdown_item == ""
+        )
+    ):
+        value = bytes(head or b"")
+        if len(value) == 8:
+            totals[round_id] = totals.get(round_id, 0) + round(struct.unpack("<d", value)[0])
+    return totals
 
 
 def _naive_if_sqlite(session: Session, moment: datetime) -> datetime:
