@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlalchemy.orm import Session
 
-from survey_api.benchmarks import loading
+from survey_api.benchmarks import loading, tallies
 from survey_api.benchmarks.disclosure import Contribution
-from survey_api.benchmarks.loading import Slot
 from survey_api.benchmarks.pool import Pool, cell_keys
+from survey_api.benchmarks.tallies import Slot
 from survey_api.exceptions import ValidationFailed
 from survey_api.questionnaires.checker import load_standard_definition, standard_keys
 from survey_api.questionnaires.definition import QuestionnaireDefinition
@@ -94,7 +94,7 @@ def collect_many(
     definition_of = loading.definitions(session, {r.version_id for r in rounds})
     result: dict[Target, BenchmarkData] = {}
     # Per target, the rounds it reads (in the candidates' order) with the slots it needs.
-    reads: dict[Target, list[tuple[loading.CandidateRound, loading.TargetSlots]]] = {}
+    reads: dict[Target, list[tuple[loading.CandidateRound, tallies.TargetSlots]]] = {}
     for target, (standard_key, standard) in standards.items():
         signature = target_signature(standard, target)
         data = result[target] = BenchmarkData(standard_key=standard_key, standard=standard)
@@ -106,7 +106,7 @@ def collect_many(
             if target_signature(definition, target) != signature:
                 data.left_out[REASON_DIVERGES].add(candidate.organisation_id)
                 continue
-            reads[target].append((candidate, loading.target_slots(definition, target)))
+            reads[target].append((candidate, tallies.target_slots(definition, target)))
 
     wanted: dict[int, tuple[set[Slot], set[Slot]]] = {}
     used: dict[int, loading.CandidateRound] = {}
@@ -121,26 +121,26 @@ def collect_many(
             used[candidate.id] = candidate
     loading.bring_up_to_date(session, list(used.values()), definition_of)
     areas = loading.areas_of_rounds(session, list(used), int(period[:4]))
-    tallies = loading.read_tallies(session, wanted, areas)
+    read = tallies.read_tallies(session, wanted, areas)
 
     for target, pairs in reads.items():
         data = result[target]
-        parts: list[tuple[loading.CandidateRound, loading.AreaValues]] = []
+        parts: list[tuple[loading.CandidateRound, tallies.AreaValues]] = []
         for candidate, slots in pairs:
-            round_tallies = tallies[candidate.id]
+            round_tallies = read[candidate.id]
             definition = definition_of[candidate.version_id]
             if candidate.counts_only and (
-                loading.unavailable(definition, target, round_tallies, slots) is not None
+                tallies.unavailable(definition, target, round_tallies, slots) is not None
             ):
                 data.left_out[REASON_COUNTS_ONLY].add(candidate.organisation_id)
                 continue
-            parts.append((candidate, loading.target_values(round_tallies, slots)))
+            parts.append((candidate, tallies.target_values(round_tallies, slots)))
         data.pool = _pool(parts, areas)
     return result
 
 
 def _pool(
-    parts: list[tuple[loading.CandidateRound, loading.AreaValues]],
+    parts: list[tuple[loading.CandidateRound, tallies.AreaValues]],
     areas: dict[int, loading.RoundAreas],
 ) -> Pool:
     """The contributing areas of the rounds read, in order: an area that an organisation's
