@@ -35,6 +35,8 @@ class Receiver:
     port: int = 0
     answers: deque[int] = field(default_factory=deque)
     default: int = 200
+    # Decides the status from the body, before `answers` and `default` (None: no opinion).
+    decide: Callable[[bytes], int | None] | None = None
     received: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -66,7 +68,13 @@ class Receiver:
                             time.monotonic(),
                         )
                     )
-                    status = receiver.answers.popleft() if receiver.answers else receiver.default
+                    decided = receiver.decide(body) if receiver.decide else None
+                    if decided is not None:
+                        status = decided
+                    elif receiver.answers:
+                        status = receiver.answers.popleft()
+                    else:
+                        status = receiver.default
                 self.send_response(status)
                 self.send_header("content-length", "2")
                 self.end_headers()
