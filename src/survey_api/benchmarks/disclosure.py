@@ -16,9 +16,18 @@ other organisations, never one.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    IntArray = npt.NDArray[np.int64]
+
+_Stats = TypeVar("_Stats")
 
 MIN_ORGANISATIONS = 3
 MIN_AREAS = 5
@@ -111,12 +120,16 @@ def _failing_union(shown: list[str], cells: dict[str, list[Contribution]]) -> li
         stats.n += c.n
         stats.min_cell = max(stats.min_cell, c.min_cell)
         stats.households[c.organisation_id] += c.households
-    return _search(shown, by_atom)
+    return _search(shown, by_atom, _disclosed_stats)
 
 
-def _search(shown: list[str], by_atom: dict[tuple[int, ...], _AtomStats]) -> list[str] | None:
+def _search(
+    shown: list[str],
+    by_atom: Mapping[tuple[int, ...], _Stats],
+    passes: Callable[[list[_Stats]], bool],
+) -> list[str] | None:
     """:func:`_failing_union` given the atoms, keyed by the rows of the shown cells they lie
-    in."""
+    in, and the test of :func:`disclosed` on a union of them."""
     atoms = sorted(by_atom)
     if not shown or not atoms:
         return None
@@ -132,7 +145,7 @@ def _search(shown: list[str], by_atom: dict[tuple[int, ...], _AtomStats]) -> lis
     if null.size:
         subsets = subsets[np.all(np.abs(subsets @ null) < 1e-9, axis=1)]
     for chosen in sorted(subsets.tolist(), key=sum):
-        if not _disclosed_stats([by_atom[atoms[i]] for i, bit in enumerate(chosen) if bit]):
+        if not passes([by_atom[atoms[i]] for i, bit in enumerate(chosen) if bit]):
             coefficients = np.linalg.lstsq(rows.T, np.array(chosen), rcond=None)[0]
             return [
                 key for key, k in zip(shown, coefficients, strict=True) if abs(k) > 1e-9
@@ -160,43 +173,62 @@ def shown_cells(cells: dict[str, list[Contribution]]) -> set[str]:
         shown.remove(victim)
 
 
-def atom_stats(areas: int, n: int, min_cell: int, households: dict[int, int]) -> _AtomStats:
+@dataclass(slots=True)
+class AtomTotals:
     """What disclosure control needs of the areas sharing one atom (area type, police class):
     how many, their valid n, their largest minimum cell size and the households per
-    organisation."""
-    stats = _AtomStats(areas=areas, n=n, min_cell=min_cell)
-    stats.households.update(households)
-    return stats
+    organisation (one entry per organisation of the benchmark, 0 for one without areas here)."""
+
+    areas: int
+    n: int
+    min_cell: int
+    households: IntArray
 
 
-def shown_cells_of_atoms(cells: dict[str, list[Atom]], stats: dict[Atom, _AtomStats]) -> set[str]:
+def _disclosed_totals(totals: list[AtomTotals]) -> bool:
+    """:func:`disclosed` of the union of atoms, from their totals (the same integers)."""
+    if sum(t.areas for t in totals) < MIN_AREAS:
+        return False
+    households = np.sum([t.households for t in totals], axis=0)
+    if int(np.count_nonzero(households)) < MIN_ORGANISATIONS:
+        return False
+    if sum(t.n for t in totals) < max(t.min_cell for t in totals):
+        return False
+    return int(households.max()) <= MAX_ORGANISATION_WEIGHT * int(households.sum())
+
+
+def shown_cells_of_atoms(cells: dict[str, list[Atom]], stats: dict[Atom, AtomTotals]) -> set[str]:
     """:func:`shown_cells` when every cell is a union of atoms (area type, police class) and
     every area lies in the atom of its own type and class, as in a benchmark: the same cells,
     computed from each atom's totals instead of each area (``stats`` holds the atoms that have
-    areas). The areas lying in the same shown cells are exactly those of the atoms that do, so
-    the unions searched are the same."""
+    areas; every household count is positive). The areas lying in the same shown cells are
+    exactly those of the atoms that do, so the unions searched are the same."""
 
-    def of(key: str) -> list[_AtomStats]:
+    def of(key: str) -> list[AtomTotals]:
         return [stats[atom] for atom in cells[key] if atom in stats]
 
     size = {key: sum(s.areas for s in of(key)) for key in cells}
-    shown = sorted(key for key in cells if _disclosed_stats(of(key)))
+    shown = sorted(key for key in cells if of(key) and _disclosed_totals(of(key)))
     atoms = {atom for key in shown for atom in cells[key] if atom in stats}
     if len(atoms) > MAX_ATOMS:
         shown = [key for key in shown if key.startswith("area_type:")]
     while True:
-        by_atom: dict[tuple[int, ...], _AtomStats] = defaultdict(_AtomStats)
-        for atom, atom_totals in stats.items():
+        by_atom: dict[tuple[int, ...], AtomTotals] = {}
+        for atom, totals in stats.items():
             rows_in = tuple(r for r, key in enumerate(shown) if atom in cells[key])
             if not rows_in:
                 continue
-            merged = by_atom[rows_in]
-            merged.areas += atom_totals.areas
-            merged.n += atom_totals.n
-            merged.min_cell = max(merged.min_cell, atom_totals.min_cell)
-            for organisation, households in atom_totals.households.items():
-                merged.households[organisation] += households
-        involved = _search(shown, by_atom)
+            merged = by_atom.get(rows_in)
+            if merged is None:
+                by_atom[rows_in] = AtomTotals(
+                    totals.areas, totals.n, totals.min_cell, totals.households.copy()
+                )
+            else:
+                merged.areas += totals.areas
+                merged.n += totals.n
+                merged.min_cell = max(merged.min_cell, totals.min_cell)
+                merged.households += totals.households
+        involved = _search(shown, by_atom, _disclosed_totals)
         if involved is None:
             return set(shown)
         victim = min(

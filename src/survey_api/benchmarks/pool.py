@@ -25,8 +25,8 @@ import numpy as np
 
 from survey_api.benchmarks.disclosure import (
     Atom,
+    AtomTotals,
     Contribution,
-    atom_stats,
     shown_cells_of_atoms,
 )
 from survey_api.models import POLICE_CLASSIFICATIONS
@@ -118,26 +118,24 @@ class Pool:
 
     def shown(self) -> set[str]:
         """The cells disclosure control lets through (:func:`disclosure.shown_cells`)."""
+        owners, owner = np.unique(self.organisation, return_inverse=True)
         stats = {}
         for t in (NO_TYPE, *AREA_TYPES):
             for p in range(NO_POLICE, len(POLICE_CLASSIFICATIONS)):
                 where = (self.area_type == t) & (self.police == p)
                 if not where.any():
                     continue
-                organisation = self.organisation[where]
-                households = self.households[where]
-                owners, index = np.unique(organisation, return_inverse=True)
-                per_owner = np.zeros(len(owners), dtype=np.int64)
-                np.add.at(per_owner, index, households)
+                households = np.zeros(len(owners), dtype=np.int64)
+                np.add.at(households, owner[where], self.households[where])
                 atom: Atom = (
                     None if t == NO_TYPE else t,
                     None if p == NO_POLICE else POLICE_CLASSIFICATIONS[p],
                 )
-                stats[atom] = atom_stats(
+                stats[atom] = AtomTotals(
                     int(where.sum()),
                     int(self.n[where].sum()),
                     int(self.min_cell[where].max()),
-                    dict(zip(owners.tolist(), per_owner.tolist(), strict=True)),
+                    households,
                 )
         cells: dict[str, list[Atom]] = {}
         for key in cell_keys():

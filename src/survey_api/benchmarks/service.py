@@ -99,14 +99,25 @@ def collect_many(
         signature = target_signature(standard, target)
         data = result[target] = BenchmarkData(standard_key=standard_key, standard=standard)
         reads[target] = []
+        # Versions with the same definition share one parsed object: decide once per object.
+        verdicts: dict[int, tallies.TargetSlots | bool] = {}
         for candidate in rounds:
             definition = definition_of[candidate.version_id]
-            if not target.present_in(definition):
+            verdict = verdicts.get(id(definition))
+            if verdict is None:
+                if not target.present_in(definition):
+                    verdict = False
+                elif target_signature(definition, target) != signature:
+                    verdict = True
+                else:
+                    verdict = tallies.target_slots(definition, target)
+                verdicts[id(definition)] = verdict
+            if verdict is False:
                 continue
-            if target_signature(definition, target) != signature:
+            if verdict is True:
                 data.left_out[REASON_DIVERGES].add(candidate.organisation_id)
                 continue
-            reads[target].append((candidate, tallies.target_slots(definition, target)))
+            reads[target].append((candidate, verdict))
 
     wanted: dict[int, tuple[set[Slot], set[Slot]]] = {}
     used: dict[int, loading.CandidateRound] = {}
@@ -123,6 +134,7 @@ def collect_many(
     areas = loading.areas_of_rounds(session, list(used), int(period[:4]))
     read = tallies.read_tallies(session, wanted, areas)
 
+    stacked: dict[tuple[int, ...], tuple[IntArray, ...]] = {}
     for target, pairs in reads.items():
         data = result[target]
         parts: list[tuple[loading.CandidateRound, tallies.AreaValues]] = []
@@ -135,13 +147,14 @@ def collect_many(
                 data.left_out[REASON_COUNTS_ONLY].add(candidate.organisation_id)
                 continue
             parts.append((candidate, tallies.target_values(round_tallies, slots)))
-        data.pool = _pool(parts, areas)
+        data.pool = _pool(parts, areas, stacked)
     return result
 
 
 def _pool(
     parts: list[tuple[loading.CandidateRound, tallies.AreaValues]],
     areas: dict[int, loading.RoundAreas],
+    stacked: dict[tuple[int, ...], tuple[IntArray, ...]],
 ) -> Pool:
     """The contributing areas of the rounds read, in order: an area that an organisation's
     newer round in the period covers already is skipped, then areas whose own cell is
@@ -149,13 +162,19 @@ def _pool(
     count are left out."""
     if not parts:
         return Pool.empty()
-    sizes = [len(values.n) for _, values in parts]
-    organisation = np.repeat([c.organisation_id for c, _ in parts], sizes).astype(np.int64)
-    min_cell = np.repeat([c.min_cell for c, _ in parts], sizes).astype(np.int64)
-    area = np.concatenate([areas[c.id].id for c, _ in parts])
-    households = np.concatenate([areas[c.id].households for c, _ in parts])
-    area_type = np.concatenate([areas[c.id].area_type for c, _ in parts])
-    police = np.concatenate([areas[c.id].police for c, _ in parts])
+    rounds = tuple(c.id for c, _ in parts)
+    if rounds not in stacked:
+        # The same rounds' area columns for every target that reads them: stacked once.
+        sizes = [len(values.n) for _, values in parts]
+        stacked[rounds] = (
+            np.repeat([c.organisation_id for c, _ in parts], sizes).astype(np.int64),
+            np.repeat([c.min_cell for c, _ in parts], sizes).astype(np.int64),
+            np.concatenate([areas[c.id].id for c, _ in parts]),
+            np.concatenate([areas[c.id].households for c, _ in parts]),
+            np.concatenate([areas[c.id].area_type for c, _ in parts]),
+            np.concatenate([areas[c.id].police for c, _ in parts]),
+        )
+    organisation, min_cell, area, households, area_type, police = stacked[rounds]
     n = np.concatenate([values.n for _, values in parts])
     x = np.concatenate([values.x for _, values in parts])
     total = np.concatenate([values.total for _, values in parts])

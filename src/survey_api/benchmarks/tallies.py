@@ -110,6 +110,8 @@ class RoundTallies:
     counts: FloatArray
     totals: FloatArray
     totals_sq: FloatArray
+    # The counts as integers (as results/tally_store.py reads them), made on first use.
+    integers: IntArray | None = None
 
     def count(self, slot: Slot) -> IntArray:
         """The slot's count per area (0 where nothing was tallied)."""
@@ -118,7 +120,9 @@ class RoundTallies:
         column = self.count_column.get(slot)
         if column is None:
             return np.zeros(len(self.counts), dtype=np.int64)
-        return np.rint(self.counts[:, column]).astype(np.int64)
+        if self.integers is None:
+            self.integers = np.rint(self.counts).astype(np.int64)
+        return self.integers[:, column]
 
     def sums(self, slot: Slot) -> tuple[IntArray, FloatArray, FloatArray]:
         """The slot's (count, Σ, Σ²) per area."""
