@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from survey_api.models import WebhookSubscription
+from survey_api.models import WebhookEvent, WebhookSubscription
 from survey_api.organisations import service as organisations_service
 from survey_api.webhooks import service as webhooks_service
 from survey_api.webhooks.delivery import DeliveryOptions
@@ -21,6 +22,10 @@ from survey_api.webhooks.dispatcher import Dispatcher
 from tests.webhooks.receiver import Receiver, make_receiver
 
 LOOPBACK = parse_networks("127.0.0.0/8")
+# Round ids of the delivery tests' own events: far from every real round's id, so that the
+# dispatcher tick (webhooks/due.py), which asks the outbox whether a round was announced,
+# never takes them for another test's round.
+FAKE_ROUNDS = 1_500_000_000
 ALL_TYPES = ["round.opened", "round.closed", "results.updated", "import.finished"]
 
 
@@ -62,6 +67,9 @@ def hooked(db: sessionmaker[Session], receiver: Receiver) -> Iterator[Hooked]:
         gone = session.get(WebhookSubscription, made.subscription_id)
         if gone is not None:
             session.delete(gone)
+        session.execute(
+            delete(WebhookEvent).where(WebhookEvent.organisation_id == made.organisation_id)
+        )
         session.commit()
 
 

@@ -15,6 +15,7 @@ from survey_api.webhooks import destinations, outbox
 from tests.api.support import error_locs, problem
 from tests.conftest import Org
 from tests.helpers import ok
+from tests.webhooks.conftest import FAKE_ROUNDS
 
 PUBLIC = ipaddress.ip_address("93.184.216.34")
 DNS = {
@@ -181,7 +182,7 @@ def test_the_delivery_log_is_newest_first_filtered_and_a_delivery_can_be_resent(
     webhook_id = created["id"]
     with db() as session:
         for n in range(3):
-            outbox.emit(session, org.id, "results.updated", {"n": n}, round_id=1)
+            outbox.emit(session, org.id, "results.updated", {"n": n}, round_id=FAKE_ROUNDS)
         outbox.emit(session, org.id, "import.finished", {}, round_id=None)  # not subscribed
         session.commit()
     log = ok(org.admin.get(f"/api/v1/webhooks/{webhook_id}/deliveries", params={"limit": 2}))

@@ -17,7 +17,7 @@ from survey_api.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from survey_api.webhooks import outbox
 from survey_api.webhooks import service as webhooks_service
 from survey_api.webhooks.dispatcher import Dispatcher
-from tests.webhooks.conftest import Hooked
+from tests.webhooks.conftest import FAKE_ROUNDS, Hooked
 from tests.webhooks.receiver import Receiver
 
 
@@ -26,7 +26,11 @@ def emit(
 ) -> int:
     with db() as session:
         event = outbox.emit(
-            session, hooked.organisation_id, event_type, {"n": n}, round_id=round_id
+            session,
+            hooked.organisation_id,
+            event_type,
+            {"n": n},
+            round_id=None if round_id is None else FAKE_ROUNDS + round_id,
         )
         session.commit()
         return event.id
@@ -144,7 +148,7 @@ def test_a_receiver_that_was_down_gets_every_event(
     assert all(d.status == "pending" for d in stored)
     # Each round's first event is retrying; the later ones wait for it.
     tried = [d for d in stored if d.attempts]
-    assert [d.survey_round_id for d in tried] == [10, 11]
+    assert [d.survey_round_id for d in tried] == [FAKE_ROUNDS + 10, FAKE_ROUNDS + 11]
     assert all("ConnectError" in (d.last_error or "") for d in tried)
     receiver.start()
     receiver.wait_for(lambda got: {json.loads(r.body)["data"]["n"] for r in got} == set(range(5)))
@@ -161,7 +165,9 @@ def test_an_event_of_a_rolled_back_transaction_is_never_sent(
     make_dispatcher: Callable[..., Dispatcher],
 ) -> None:
     with db() as session:
-        event = outbox.emit(session, hooked.organisation_id, "round.closed", {"n": 1}, round_id=5)
+        event = outbox.emit(
+            session, hooked.organisation_id, "round.closed", {"n": 1}, round_id=FAKE_ROUNDS + 5
+        )
         assert event.id is not None
         session.rollback()
     with db() as session:
@@ -202,7 +208,9 @@ def test_only_enabled_subscriptions_that_want_the_type_get_a_delivery(
         )
         paused.enabled = False
         session.commit()
-        event = outbox.emit(session, hooked.organisation_id, "round.opened", {}, round_id=1)
+        event = outbox.emit(
+            session, hooked.organisation_id, "round.opened", {}, round_id=FAKE_ROUNDS + 1
+        )
         session.commit()
         wanted = set(
             session.scalars(
