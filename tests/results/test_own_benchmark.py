@@ -38,14 +38,15 @@ class World:
 
 def make_world(make_org: Callable[[], Org], *, opt_in_first: bool = True) -> World:
     """Three organisations with two type-1 "utsatt" areas each (area type 1 and police class
-    utsatt are the same six areas: shown), and a type-3 area of the first (its cells
-    suppressed: one area)."""
+    utsatt are the same six areas: shown), and a type-3 area and one without an area type of
+    the first (their cells suppressed: too few areas)."""
     period = fresh_period()
     plan = [
         [
             ("a1", 1, "utsatt", 600, 12, 30),
             ("a2", 1, "utsatt", 400, 5, 20),
             ("a3", 3, "none", 500, 4, 25),
+            ("a4", None, "none", 400, 2, 12),
         ],
         [("b1", 1, "utsatt", 700, 20, 40), ("b2", 1, "utsatt", 300, 3, 15)],
         [("c1", 1, "utsatt", 500, 9, 25), ("c2", 1, "utsatt", 500, 6, 12)],
@@ -226,6 +227,7 @@ def test_overview_has_the_cells_of_the_areas_type_and_police_class(
     for code, type_key, police_key in (
         ("a1", "area_type:1", "police:utsatt"),
         ("a3", "area_type:3", "police:none"),
+        ("a4", None, "police:none"),  # no area type for the year: its police class only
     ):
         overview = ok(
             a.org.integrator.get(
@@ -240,9 +242,10 @@ def test_overview_has_the_cells_of_the_areas_type_and_police_class(
                 assert bm["reason"] is None
                 assert bm["standard_questionnaire"] == "trygghetsmatning-standard"
                 assert (bm["area_type_cell"], bm["police_cell"]) == (type_key, police_key)
-                assert list(bm["cells"]) == [type_key, police_key]
+                keys = [k for k in (type_key, police_key) if k is not None]
+                assert list(bm["cells"]) == keys
                 if (kind, cell["key"]) in every:
                     expected = every[(kind, cell["key"])]
-                    assert bm["cells"] == {k: expected[k] for k in (type_key, police_key)}
-        shown = entry["indicators"][0]["benchmark"]["cells"][type_key]
-        assert shown["suppressed"] is (code == "a3")
+                    assert bm["cells"] == {k: expected[k] for k in keys}
+        shown = entry["indicators"][0]["benchmark"]["cells"][police_key]
+        assert shown["suppressed"] is (code != "a1")
