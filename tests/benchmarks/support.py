@@ -61,7 +61,11 @@ class Company:
     areas: dict[str, int] = field(default_factory=dict)
 
     def area(
-        self, code: str, area_type: int | None, police: str = "none", households: int = 500
+        self,
+        code: str,
+        area_type: int | None,
+        police: str = "none",
+        households: int | None = 500,
     ) -> int:
         created = create_area(
             self.org.analyst,
@@ -93,6 +97,27 @@ class Company:
         )
         for code, (x, n) in counts.items():
             upload(self.org.integrator, created["id"], self.areas[code], answers(x, n))
+        return int(created["id"])
+
+    def round_with(self, period: str, sets: dict[str, list[dict[str, Any]]]) -> int:
+        """A round in the period over the named areas, with the given answer sets each."""
+        today = date.today()
+        created = ok(
+            self.org.analyst.post(
+                "/api/v1/rounds",
+                json={
+                    "name": f"Trygghetsmätning {period}",
+                    "questionnaire_version_id": self.version_id,
+                    "period": period,
+                    "area_ids": [self.areas[code] for code in sets],
+                    "open_date": (today - timedelta(days=10)).isoformat(),
+                    "close_date": (today + timedelta(days=30)).isoformat(),
+                },
+            ),
+            201,
+        )
+        for code, answer_sets in sets.items():
+            upload(self.org.integrator, created["id"], self.areas[code], answer_sets)
         return int(created["id"])
 
     def opt(self, opt_in: bool) -> None:
