@@ -32,10 +32,10 @@ under it, so each event is written once.
 from __future__ import annotations
 
 import struct
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from survey_api.config import get_settings
 from survey_api.models import Response, SurveyRound, TallyBlock, TallyWatermark, WebhookEvent
@@ -129,29 +129,46 @@ def _rounds_to_close(session: Session, day: date) -> list[int]:
     )
 
 
-def _rounds_to_update(session: Session, day: date, since: datetime) -> list[tuple[int, int]]:
-    """(round id, organisation id) of the open collected rounds whose latest results.updated,
-    if any, is older than ``since``."""
-    recent = aliased(WebhookEvent)
-    return [
-        (round_id, organisation_id)
-        for round_id, organisation_id in session.execute(
-            select(SurveyRound.id, SurveyRound.organisation_id)
+def _rounds_to_update(session: Session, day: date, since: datetime) -> list[tuple[int, int, int]]:
+    """(round id, organisation id, the count its latest results.updated carried, 0 if none)
+    of the open collected rounds whose latest results.updated, if any, is older than
+    ``since``: three statements whatever the number of rounds and events."""
+    rounds = session.execute(
+        select(SurveyRound.id, SurveyRound.organisation_id)
+        .where(*_collected_not_closed(day), SurveyRound.open_date <= day)
+        .order_by(SurveyRound.id)
+    ).all()
+    if not rounds:
+        return []
+    # Two plain statements rather than one with `id IN (subquery)`: the planner then cannot
+    # turn the latest-per-round aggregate into a per-row subplan.
+    latest = list(
+        session.scalars(
+            select(func.max(WebhookEvent.id))
             .where(
-                *_collected_not_closed(day),
-                SurveyRound.open_date <= day,
-                ~exists().where(
-                    recent.survey_round_id == SurveyRound.id,
-                    recent.event_type == events.RESULTS_UPDATED,
-                    recent.created_at > _naive_if_sqlite(session, since),
-                ),
+                WebhookEvent.survey_round_id.in_([round_id for round_id, _ in rounds]),
+                WebhookEvent.event_type == events.RESULTS_UPDATED,
             )
-            .order_by(SurveyRound.id)
+            .group_by(WebhookEvent.survey_round_id)
         )
-    ]
+    )
+    previous: dict[int, tuple[datetime, int]] = {}
+    for start in range(0, len(latest), 1000):
+        for round_id, created_at, payload in session.execute(
+            select(
+                WebhookEvent.survey_round_id, WebhookEvent.created_at, WebhookEvent.payload
+            ).where(WebhookEvent.id.in_(latest[start : start + 1000]))
+        ):
+            previous[round_id] = (as_utc(created_at), int(payload["data"]["response_count"]))
+    due: list[tuple[int, int, int]] = []
+    for round_id, organisation_id in rounds:
+        written_at, count = previous.get(round_id, (None, 0))
+        if written_at is None or written_at <= since:
+            due.append((round_id, organisation_id, count))
+    return due
 
 
-def _worth_a_look(session: Session, candidates: list[tuple[int, int]]) -> list[int]:
+def _worth_a_look(session: Session, candidates: list[tuple[int, int, int]]) -> list[int]:
     """The candidates that may have k new responses since their latest results.updated.
 
     A few queries for all of them together, whatever their number, since a quiet open round
@@ -162,8 +179,7 @@ def _worth_a_look(session: Session, candidates: list[tuple[int, int]]) -> list[i
     """
     if not candidates:
         return []
-    ids = [round_id for round_id, _ in candidates]
-    previous = _previous_counts(session, ids)
+    ids = [round_id for round_id, _, _ in candidates]
     folded = _folded_totals(session, ids)
     unfolded: dict[int, int] = {
         round_id: int(count)
@@ -180,35 +196,14 @@ def _worth_a_look(session: Session, candidates: list[tuple[int, int]]) -> list[i
     }
     min_cells = {
         organisation_id: organisations_service.min_cell_size(session, organisation_id)
-        for organisation_id in {organisation_id for _, organisation_id in candidates}
+        for organisation_id in {organisation_id for _, organisation_id, _ in candidates}
     }
     return [
         round_id
-        for round_id, organisation_id in candidates
-        if folded.get(round_id, 0) + unfolded.get(round_id, 0) - previous.get(round_id, 0)
+        for round_id, organisation_id, previous in candidates
+        if folded.get(round_id, 0) + unfolded.get(round_id, 0) - previous
         >= min_cells[organisation_id]
     ]
-
-
-def _previous_counts(session: Session, round_ids: list[int]) -> dict[int, int]:
-    """The response_count of each round's latest results.updated (rounds that have one)."""
-    latest = (
-        select(func.max(WebhookEvent.id))
-        .where(
-            WebhookEvent.survey_round_id.in_(round_ids),
-            WebhookEvent.event_type == events.RESULTS_UPDATED,
-        )
-        .group_by(WebhookEvent.survey_round_id)
-    )
-    return {
-        round_id: int(payload["data"]["response_count"])
-        for round_id, payload in session.execute(
-            select(WebhookEvent.survey_round_id, WebhookEvent.payload).where(
-                WebhookEvent.id.in_(latest)
-            )
-        )
-        if round_id is not None
-    }
 
 
 def _folded_totals(session: Session, round_ids: list[int]) -> dict[int, int]:
@@ -226,13 +221,6 @@ def _folded_totals(session: Session, round_ids: list[int]) -> dict[int, int]:
         if len(value) == 8:
             totals[round_id] = totals.get(round_id, 0) + round(struct.unpack("<d", value)[0])
     return totals
-
-
-def _naive_if_sqlite(session: Session, moment: datetime) -> datetime:
-    # SQLite stores `_at` columns as naive UTC text; compare like with like.
-    if session.get_bind().dialect.name == "sqlite":
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def _locked(session: Session, round_id: int) -> SurveyRound | None:
