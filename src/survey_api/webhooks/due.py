@@ -17,16 +17,19 @@ turns ``now`` into a Swedish date and emits what that date makes due, once per r
   ``webhook_results_interval_seconds`` per round, and only when at least the organisation's
   minimum cell size k of responses joined the results since the previous one, so the count of
   new responses never tells of fewer than k answers. The tick folds the round first, so the
-  results are as fresh as the event says (``as_of`` is the fold's, i.e. the tick's time, never
-  a response's). The round's total is carried along only when GET /rounds may show it
+  results are as fresh as the event says: ``as_of`` is the fold's, i.e. the tick's time (or
+  the last fold's, when another folder is at the round that moment), never a response's. The round's total is carried along only when GET /rounds may show it
   (``rounds.service.total_suppressed``); while it may not, the event waits. After the round
   closes there is no results.updated: the remainder since the last one is in the total that
   ``round.closed`` carries. Historical rounds (imports) announce their changes with
   ``import.finished`` instead.
 
-Several dispatchers may tick at once: every round is handled under its row's lock
-(``events.lock_round``, skipping a row another tick holds), and the outbox is asked again
-under it, so each event is written once.
+Several dispatchers may tick at once: every round is handled under its row's lock (a tick
+skips a row another tick holds; a person closing the round waits for it, see
+``events.lock_round``), and the outbox is asked again under it, so each event is written
+once. A quiet open round is a candidate for results.updated on every tick until k answers
+come, so the candidates are checked together in a few statements (:func:`_worth_a_look`)
+before any is locked and folded.
 """
 
 from __future__ import annotations
