@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from survey_api.auth import service as auth_service
 from survey_api.organisations import service as organisations_service
 from survey_api.presentation import formatting
-from tests.benchmarks.support import Company, benchmark, company, fresh_period
+from tests.benchmarks.support import (
+    INDICATOR,
+    Company,
+    answers,
+    benchmark,
+    company,
+    fresh_period,
+    upload,
+)
 from tests.conftest import LiveServer, Org
 from tests.console.test_console_browser import log_in
+from tests.helpers import ok, publish_standard, standard_definition
 from tests.staff.conftest import StaffOrg, make_staff_org
 from tests.web.browser.checks import DESKTOP, PHONE, check_at_both_widths, watched_page
 
@@ -45,6 +55,7 @@ class BenchmarkWorld:
     own: Company
     period: str
     round_id: int
+    diverging_round: int  # a survey of its own that defines the indicator differently
     api: httpx.Client
 
 
@@ -76,12 +87,30 @@ def make_benchmark_world(
     own.area("sodra", 1, "utsatt", 400)
     own.area("vastra", 3, "none", 500)
     round_id = own.round(period, {"norra": (12, 30), "sodra": (5, 20), "vastra": (4, 25)})
+    # A survey of its own whose "unsafe" indicator counts other codes: not comparable.
+    diverging = standard_definition()
+    diverging["key"] = "egen-trygghet"
+    diverging["name"] = {"sv": "Egen trygghetsenkät", "en": "Own safety survey", "ar": "استبيان"}
+    indicator = next(i for i in diverging["indicators"] if i["key"] == INDICATOR)
+    indicator["codes"] = [4, 5]
+    version = publish_standard(own.org.analyst, diverging)
+    today = date.today()
+    body = {
+        "name": f"Egen trygghetsenkät {period}",  # a name of its own: captions stay unique
+        "questionnaire_version_id": version["id"],
+        "period": period,
+        "area_ids": [own.areas["norra"]],
+        "open_date": (today - timedelta(days=10)).isoformat(),
+        "close_date": (today + timedelta(days=30)).isoformat(),
+    }
+    diverging_round = int(ok(own.org.analyst.post("/api/v1/rounds", json=body), 201)["id"])
+    upload(own.org.integrator, diverging_round, own.areas["norra"], answers(6, 20))
     for i in range(2):
         other = company(make_org())
         other.area(f"x{i}", 1, "utsatt", 700 - 100 * i)
         other.area(f"y{i}", 1, "utsatt", 300 + 100 * i)
         other.round(period, {f"x{i}": (20 - 5 * i, 40), f"y{i}": (3 + i, 15)})
-    return BenchmarkWorld(staff, own, period, round_id, own.org.admin)
+    return BenchmarkWorld(staff, own, period, round_id, diverging_round, own.org.admin)
 
 
 def shown_text(cell: dict[str, Any], lang: str) -> tuple[str, str]:
@@ -134,6 +163,16 @@ def test_benchmark_column_beside_own_figures(
         assert page.locator("text=" + HIDDEN["sv"]).count() >= 1
         align = page.eval_on_selector("td.benchmark.num", "td => getComputedStyle(td).textAlign")
         assert align in ("end", "right")
+        # Its own survey defines the indicator differently: "ej jämförbar", and why.
+        theirs = table_texts(page, f"round-{world.diverging_round}-caption")
+        assert theirs[label] == "ej jämförbar"
+        assert (
+            page.locator(
+                "text=Ej jämförbar: standardenkäten ställer inte frågan på samma sätt."
+            ).count()
+            == 1
+        )
+        assert page.locator("text=Er organisation deltar inte").count() == 0
         # The round's results: each area's type, and each pooled group of a type or a class.
         response = page.goto(results)
         assert response is not None and response.status == 200
@@ -161,6 +200,11 @@ def test_benchmark_column_beside_own_figures(
         response = page.goto(area_page)
         assert response is not None and response.status == 200
         assert table_texts(page, "figures-caption")[label] == f"{value}\n({interval})"
+        # An organisation that does not take part still sees the benchmark, and is told that
+        # its own areas are not in it.
+        world.own.opt(False)
+        page.goto(overview)
+        assert page.locator("text=Er organisation deltar inte i jämförelsen").count() == 1
         for lang in ("sv", "en"):
             for path, name in ((overview, "overview"), (results, "round"), (area_page, "area")):
                 response = page.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
