@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from survey_api.models import PendingResponse, SurveyRound, utcnow
 from survey_api.responses import pending
 from survey_api.rounds import service as rounds_service
+from survey_api.webhooks import events
 from survey_api.webhooks.due import emit_due_events
 from survey_api.webhooks.events import ResultsUpdatedEvent, RoundClosedEvent
 from tests.conftest import Org
@@ -233,3 +235,36 @@ def test_two_dispatchers_ticking_at_once_write_each_event_once(
         first.close()
         second.close()
     assert [(e["type"], e["round_id"]) for e in events_of(db, org.id)] == [("round.opened", r.id)]
+
+
+def test_a_round_that_fails_holds_back_no_other_round(
+    org: Org, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    today = rounds_service.today()
+    dates = {
+        "open_date": (today + timedelta(days=1)).isoformat(),
+        "close_date": (today + timedelta(days=9)).isoformat(),
+    }
+    broken = open_round(org.admin, **dates)
+    body = {
+        "name": "Andra rundan",
+        "questionnaire_version_id": broken.version_id,
+        "period": "2026-Q3",
+        "area_ids": broken.area_ids,
+        **dates,
+    }
+    fine = ok(org.admin.post("/api/v1/rounds", json=body), 201)
+    real = events.round_data
+
+    def failing(session: Session, survey_round: SurveyRound, **kw: Any) -> dict[str, Any]:
+        if survey_round.id == broken.id:
+            raise RuntimeError("a definition that no longer loads")
+        return real(session, survey_round, **kw)
+
+    monkeypatch.setattr(events, "round_data", failing)
+    opens = swedish(today + timedelta(days=1))
+    tick(db, opens)  # does not raise: the dispatcher goes on to its deliveries
+    assert [e["round_id"] for e in events_of(db, org.id)] == [fine["id"]]
+    monkeypatch.setattr(events, "round_data", real)
+    tick(db, opens)
+    assert [e["round_id"] for e in events_of(db, org.id)] == [fine["id"], broken.id]

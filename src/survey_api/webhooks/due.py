@@ -18,11 +18,15 @@ turns ``now`` into a Swedish date and emits what that date makes due, once per r
   minimum cell size k of responses joined the results since the previous one, so the count of
   new responses never tells of fewer than k answers. The tick folds the round first, so the
   results are as fresh as the event says: ``as_of`` is the fold's, i.e. the tick's time (or
-  the last fold's, when another folder is at the round that moment), never a response's. The round's total is carried along only when GET /rounds may show it
+  the last fold's, when another folder is at the round that moment), never a response's. The
+  round's total is carried along only when GET /rounds may show it
   (``rounds.service.total_suppressed``); while it may not, the event waits. After the round
   closes there is no results.updated: the remainder since the last one is in the total that
   ``round.closed`` carries. Historical rounds (imports) announce their changes with
   ``import.finished`` instead.
+
+Each round's work runs in a savepoint: a round that fails is logged and tried again on the
+next tick, and holds back neither the other rounds nor the deliveries after the tick.
 
 Several dispatchers may tick at once: every round is handled under its row's lock (a tick
 skips a row another tick holds; a person closing the round waits for it, see
@@ -34,10 +38,14 @@ before any is locked and folded.
 
 from __future__ import annotations
 
+import logging
 import struct
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Concatenate, ParamSpec
 
 from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from survey_api.config import get_settings
@@ -54,6 +62,8 @@ from survey_api.webhooks import events
 __all__ = ["emit_due_events", "respondents_per_area"]
 
 _RESPONDENTS = ("respondents", "", 0)
+_P = ParamSpec("_P")
+logger = logging.getLogger(__name__)
 
 
 def emit_due_events(
@@ -69,23 +79,57 @@ def emit_due_events(
         results_interval_seconds = get_settings().webhook_results_interval_seconds
     emitted = 0
     for round_id in _rounds_to_open(session, day):
-        survey_round = _locked(session, round_id)
-        if survey_round is not None and rounds_service.status_of(survey_round, day) == "open":
-            emitted += events.emit_round_opened(session, survey_round, on=day)
+        emitted += _guarded(session, "round.opened", round_id, _open, round_id, day)
     for round_id in _rounds_to_close(session, day):
-        survey_round = _locked(session, round_id)
-        if survey_round is None or rounds_service.status_of(survey_round, day) != "closed":
-            continue
-        if not events.already_emitted(session, round_id, events.ROUND_CLOSED):
-            # The round closed by its date: its waiting code answers join it now, as a
-            # results read would do (results/loading.py), so the count sent is final.
-            pending.release_all(session, round_id)
-        emitted += events.emit_round_closed(session, survey_round, on=day)
+        emitted += _guarded(session, "round.closed", round_id, _close, round_id, day)
     interval = timedelta(seconds=results_interval_seconds)
     candidates = _rounds_to_update(session, day, now - interval)
     for round_id in _worth_a_look(session, candidates):
-        emitted += _results_updated(session, round_id, day, now - interval)
+        emitted += _guarded(
+            session, "results.updated", round_id, _results_updated, round_id, day, now - interval
+        )
     return emitted
+
+
+def _guarded(
+    session: Session,
+    what: str,
+    round_id: int,
+    work: Callable[Concatenate[Session, _P], int],
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> int:
+    """One round's work in a savepoint: a round that fails (say, a definition that no longer
+    loads) is logged and tried again on the next tick, and holds back neither the other
+    rounds' events nor the deliveries the dispatcher sends after the tick."""
+    try:
+        with session.begin_nested():
+            return work(session, *args, **kwargs)
+    except SQLAlchemyError as error:
+        if not session.is_active or isinstance(error, OperationalError):
+            raise  # the connection or the transaction is gone: the dispatcher's pass retries
+        logger.exception("webhook %s of round %s failed; tried again next tick", what, round_id)
+    except Exception:
+        logger.exception("webhook %s of round %s failed; tried again next tick", what, round_id)
+    return 0
+
+
+def _open(session: Session, round_id: int, day: date) -> int:
+    survey_round = _locked(session, round_id)
+    if survey_round is None or rounds_service.status_of(survey_round, day) != "open":
+        return 0
+    return int(events.emit_round_opened(session, survey_round, on=day))
+
+
+def _close(session: Session, round_id: int, day: date) -> int:
+    survey_round = _locked(session, round_id)
+    if survey_round is None or rounds_service.status_of(survey_round, day) != "closed":
+        return 0
+    if not events.already_emitted(session, round_id, events.ROUND_CLOSED):
+        # The round closed by its date: its waiting code answers join it now, as a results
+        # read would do (results/loading.py), so the count sent is final.
+        pending.release_all(session, round_id)
+    return int(events.emit_round_closed(session, survey_round, on=day))
 
 
 def _event(event_type: str) -> Exists:
