@@ -37,8 +37,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, exists, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from survey_api.exceptions import NotFound
@@ -227,89 +226,67 @@ def areas_of_rounds(
     session: Session, round_ids: Collection[int], year: int
 ) -> dict[int, RoundAreas]:
     """Each round's areas by area id, with the classification of ``year`` (else the latest
-    earlier one), as ``results.queries.areas_of_round`` reads them for one round. Two queries;
-    on PostgreSQL both aggregate into arrays (a row per round, and one row), so 15,000 areas
-    do not become 30,000 rows in Python."""
+    earlier one), as ``results.queries.areas_of_round`` reads them for one round: one query
+    for every round (an area with several classifications comes once per year, and the
+    latest is kept here). On PostgreSQL it aggregates into one row of arrays, so 15,000 areas
+    do not become 15,000 rows in Python."""
     import numpy as np
 
     if not round_ids:
         return {}
     ids = sorted(round_ids)
     connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
     police = case(
         *((AreaClassification.police_classification == p, i) for i, p in enumerate(POLICE)),
         else_=-1,
     )
-    area_type = func.coalesce(AreaClassification.area_type, 0)
-    households = func.coalesce(Area.households, -1)
-    of_rounds = select(SurveyRoundArea.area_id).where(SurveyRoundArea.survey_round_id.in_(ids))
-    columns: dict[int, list[Any]] = {}
-    if postgres:
-        for round_id, area_ids, counts in connection.execute(
-            select(
-                SurveyRoundArea.survey_round_id,
-                func.array_agg(aggregate_order_by(Area.id, Area.id)),
-                func.array_agg(aggregate_order_by(households, Area.id)),
-            )
-            .join(Area, Area.id == SurveyRoundArea.area_id)
-            .where(SurveyRoundArea.survey_round_id.in_(ids))
-            .group_by(SurveyRoundArea.survey_round_id)
-        ):
-            columns[round_id] = [area_ids, counts]
-        # The latest classification not after the round's year, per area.
-        latest = (
-            select(AreaClassification.area_id, area_type.label("t"), police.label("p"))
-            .where(AreaClassification.area_id.in_(of_rounds), AreaClassification.year <= year)
-            .order_by(AreaClassification.area_id, AreaClassification.year.desc())
-            .ext(distinct_on(AreaClassification.area_id))
-            .subquery()
+    columns: list[Any] = [
+        SurveyRoundArea.survey_round_id,
+        Area.id,
+        func.coalesce(Area.households, -1),
+        func.coalesce(AreaClassification.year, -1),
+        func.coalesce(AreaClassification.area_type, 0),
+        police,
+    ]
+    postgres = connection.dialect.name == "postgresql"
+    statement = (
+        select(*(func.array_agg(column) for column in columns) if postgres else columns)
+        .select_from(SurveyRoundArea)
+        .join(Area, Area.id == SurveyRoundArea.area_id)
+        .outerjoin(
+            AreaClassification,
+            and_(AreaClassification.area_id == Area.id, AreaClassification.year <= year),
         )
-        found = connection.execute(
-            select(
-                func.array_agg(latest.c.area_id),
-                func.array_agg(latest.c.t),
-                func.array_agg(latest.c.p),
-            )
-        ).one()
-        classified = [np.asarray(values or [], dtype=np.int64) for values in found]
+        .where(SurveyRoundArea.survey_round_id.in_(ids))
+    )
+    if postgres:
+        found = connection.execute(statement).one()
+        values = [np.asarray(column or [], dtype=np.int64) for column in found]
     else:
-        rows = connection.execute(
-            select(SurveyRoundArea.survey_round_id, Area.id, households)
-            .join(Area, Area.id == SurveyRoundArea.area_id)
-            .where(SurveyRoundArea.survey_round_id.in_(ids))
-            .order_by(SurveyRoundArea.survey_round_id, Area.id)
-        ).all()
-        for round_id, area_id, count in rows:
-            column = columns.setdefault(round_id, [[], []])
-            column[0].append(area_id)
-            column[1].append(count)
-        latest_of: dict[int, tuple[int, int]] = {}
-        # Ascending year, so the latest year not after the round's wins.
-        for area_id, kind, police_class in connection.execute(
-            select(AreaClassification.area_id, area_type, police)
-            .where(AreaClassification.area_id.in_(of_rounds), AreaClassification.year <= year)
-            .order_by(AreaClassification.area_id, AreaClassification.year)
-        ):
-            latest_of[area_id] = (kind, police_class)
-        classified = [
-            np.asarray(list(latest_of), dtype=np.int64),
-            np.asarray([v[0] for v in latest_of.values()], dtype=np.int64),
-            np.asarray([v[1] for v in latest_of.values()], dtype=np.int64),
-        ]
-    # Sorted by area id, so each round's areas are found by binary search.
-    order = np.argsort(classified[0], kind="stable")
-    known, kinds, classes = (values[order] for values in classified)
-    result: dict[int, RoundAreas] = {}
-    for round_id in ids:
-        area_ids_list, counts_list = columns.get(round_id, [[], []])
-        members = np.asarray(area_ids_list, dtype=np.int64)
-        at = np.minimum(np.searchsorted(known, members), max(len(known) - 1, 0))
-        hit = known[at] == members if len(known) else np.zeros(len(members), dtype=bool)
-        result[round_id] = RoundAreas(
-            id=members,
-            households=np.asarray(counts_list, dtype=np.int64),
-            area_type=np.where(hit, kinds[at] if len(known) else 0, 0),
-            police=np.where(hit, classes[at] if len(known) else 0, -1),
+        rows = connection.execute(statement).all()
+        values = [np.asarray([row[i] for row in rows], dtype=np.int64) for i in range(6)]
+    round_of, area, households, class_year, area_type, police_class = values
+    # By round, then area, then year: the last row of each (round, area) is its latest
+    # classification not after the round's year.
+    order = np.lexsort((class_year, area, round_of))
+    round_of, area, households, area_type, police_class = (
+        column[order] for column in (round_of, area, households, area_type, police_class)
+    )
+    last = np.ones(len(area), dtype=bool)
+    last[:-1] = (round_of[1:] != round_of[:-1]) | (area[1:] != area[:-1])
+    round_of, area, households, area_type, police_class = (
+        column[last] for column in (round_of, area, households, area_type, police_class)
+    )
+    starts: list[int] = (
+        np.flatnonzero(np.r_[True, round_of[1:] != round_of[:-1]]).tolist() if len(area) else []
+    )
+    ends = [*starts[1:], len(area)]
+    result = {round_id: RoundAreas(*(np.zeros(0, dtype=np.int64),) * 4) for round_id in ids}
+    for start, end in zip(starts, ends, strict=True):
+        result[int(round_of[start])] = RoundAreas(
+            id=area[start:end],
+            households=households[start:end],
+            area_type=area_type[start:end],
+            police=police_class[start:end],
         )
     return result
