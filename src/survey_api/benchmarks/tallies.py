@@ -427,37 +427,39 @@ def read_tallies(
         blocks.update(_read_blocks(session, groups, short)[0])
 
     result: dict[int, RoundTallies] = {}
+    empty = np.zeros(0, dtype=np.int64)
     for group in groups:
         c_len = sum(length for _, length in group.count_runs)
         s_len = sum(length for _, length in group.sum_runs)
-        for round_id in group.round_ids:
-            found = blocks.get(round_id)
-            if found is None:
-                found = (
-                    np.zeros(0, dtype=np.int64),
-                    np.zeros((0, c_len)),
-                    np.zeros((0, s_len)),
-                    np.zeros((0, s_len)),
-                )
-            block_ids = found[0]
-            # Each area's block; the row after the last (zeros) for an area without one.
-            by_id = np.argsort(block_ids, kind="stable")
-            ordered = block_ids[by_id]
-            round_areas = areas.get(round_id)
-            wanted_ids = np.zeros(0, dtype=np.int64) if round_areas is None else round_areas.id
-            at = np.minimum(np.searchsorted(ordered, wanted_ids), max(len(ordered) - 1, 0))
-            hit = (ordered[at] == wanted_ids) if len(ordered) else np.zeros(len(wanted_ids), bool)
-            index = np.where(hit, by_id[at] if len(ordered) else 0, len(block_ids))
-            counts, totals, totals_sq = (
-                np.vstack([matrix, np.zeros((1, matrix.shape[1]))])[index] for matrix in found[1:]
-            )
+        # All rounds of the group at once: blocks and areas keyed (round's place, area id).
+        read = [(i, blocks[r]) for i, r in enumerate(group.round_ids) if r in blocks]
+        block_keys = np.concatenate([empty, *((i << 32) + found[0] for i, found in read)])
+        stacked: list[FloatArray] = [
+            np.vstack([np.zeros((0, size)), *(found[k] for _, found in read), np.zeros((1, size))])
+            for k, size in ((1, c_len), (2, s_len), (3, s_len))
+        ]
+        members = [areas[r].id if r in areas else empty for r in group.round_ids]
+        wanted_keys = np.concatenate([empty, *((i << 32) + ids for i, ids in enumerate(members))])
+        # Each area's block; the last row (zeros) for an area without one.
+        key_order = np.argsort(block_keys, kind="stable")
+        ordered = block_keys[key_order]
+        index = np.full(len(wanted_keys), len(block_keys), dtype=np.int64)
+        if len(ordered):
+            at = np.minimum(np.searchsorted(ordered, wanted_keys), len(ordered) - 1)
+            hit = ordered[at] == wanted_keys
+            index[hit] = key_order[at[hit]]
+        counts, totals, totals_sq = (np.asarray(m[index], dtype=np.float64) for m in stacked)
+        start = 0
+        for round_id, ids in zip(group.round_ids, members, strict=True):
+            end = start + len(ids)
             result[round_id] = RoundTallies(
                 count_column=group.count_column,
                 sum_column=group.sum_column,
-                counts=counts,
-                totals=totals,
-                totals_sq=totals_sq,
+                counts=counts[start:end],
+                totals=totals[start:end],
+                totals_sq=totals_sq[start:end],
             )
+            start = end
     return result
 
 
