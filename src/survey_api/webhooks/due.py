@@ -49,12 +49,19 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from survey_api.config import get_settings
-from survey_api.models import Response, SurveyRound, TallyBlock, TallyWatermark, WebhookEvent
+from survey_api.models import (
+    Organisation,
+    Response,
+    SurveyRound,
+    TallyBlock,
+    TallyWatermark,
+    WebhookEvent,
+)
 from survey_api.organisations import service as organisations_service
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.responses import pending
 from survey_api.results import fold as results_fold
-from survey_api.results import tally_store
+from survey_api.results import suppression, tally_store
 from survey_api.rounds import service as rounds_service
 from survey_api.timestamps import as_utc
 from survey_api.webhooks import events
@@ -242,8 +249,12 @@ def _worth_a_look(session: Session, candidates: list[tuple[int, int, int]]) -> l
         )
     }
     min_cells = {
-        organisation_id: organisations_service.min_cell_size(session, organisation_id)
-        for organisation_id in {organisation_id for _, organisation_id, _ in candidates}
+        organisation_id: suppression.effective_min_cell(setting)
+        for organisation_id, setting in session.execute(
+            select(Organisation.id, Organisation.min_cell_size).where(
+                Organisation.id.in_({organisation_id for _, organisation_id, _ in candidates})
+            )
+        )
     }
     return [
         round_id
