@@ -38,6 +38,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_event")),
     )
     op.create_index(op.f("ix_webhook_event_organisation_id"), "webhook_event", ["organisation_id"])
+    op.create_index(
+        "ix_webhook_event_round_type", "webhook_event", ["survey_round_id", "event_type", "id"]
+    )
 
     op.create_table(
         "webhook_subscription",

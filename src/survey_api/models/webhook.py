@@ -52,6 +52,8 @@ class WebhookEvent(Base):
     """
 
     __tablename__ = "webhook_event"
+    # What was last announced of a round (due.py): latest id per round and type, no scan.
+    __table_args__ = (Index("ix_webhook_event_round_type", "survey_round_id", "event_type", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(
