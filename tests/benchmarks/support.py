@@ -66,13 +66,16 @@ class Company:
         area_type: int | None,
         police: str = "none",
         households: int | None = 500,
+        earlier: list[dict[str, Any]] | None = None,
     ) -> int:
+        """An area classified (area_type, police) in 2025, and as ``earlier`` says before."""
         created = create_area(
             self.org.analyst,
             code,
             households,
             classifications=[
-                {"year": 2025, "area_type": area_type, "police_classification": police}
+                *(earlier or []),
+                {"year": 2025, "area_type": area_type, "police_classification": police},
             ],
         )
         self.areas[code] = created["id"]

@@ -169,7 +169,15 @@ def test_every_target_is_what_the_round_by_round_read_gives(
             code = f"b{j}"
             # One area without a household count: it never contributes.
             households = None if (number, j) == (1, 5) else 300 + 97 * ((number * 7 + j) % 11)
-            made.area(code, 1 + (number + j) % 3, police[j], households=households)
+            # Some areas had another classification before: the latest one counts.
+            earlier = [{"year": 2023, "area_type": 5, "police_classification": "risk"}]
+            made.area(
+                code,
+                1 + (number + j) % 3,
+                police[j],
+                households=households,
+                earlier=earlier if j % 2 else None,
+            )
             sets[code] = generate(rng, rng.randint(4, 24), tilt=rng.uniform(-0.1, 0.5))
         made.round_with(period, sets)
     # An organisation with a second, newer round in the period over two of its areas: those
