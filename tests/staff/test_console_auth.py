@@ -39,6 +39,7 @@ from tests.staff.test_console_results import RESULTS_ROUTES
 from tests.staff.test_console_rounds import ROUND_ROUTES
 from tests.staff.test_console_settings import KEY_ROUTES
 from tests.staff.test_console_users import USER_ROUTES
+from tests.staff.test_console_webhooks import WEBHOOK_ROUTES
 
 NEW_PASSWORD = "ett helt annat lösenord"
 
@@ -461,6 +462,7 @@ WALKED_CONSOLE_ROUTES = (
     | set(QUESTIONNAIRE_ROUTES)
     | set(AREA_ROUTES)
     | set(IMPORT_ROUTES)
+    | WEBHOOK_ROUTES
 )
 
 

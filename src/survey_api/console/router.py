@@ -9,6 +9,7 @@ GET  /console/users ...          (admin) staff users: console/users.py
 GET  /console/tillganglighet     the accessibility statement (public)
 GET  /console/static/console.<hash>.css   the stylesheet
 GET  /console/settings, /keys    (admin) settings and API keys: console/settings.py
+GET  /console/webhooks ...       (admin) webhook subscriptions, delivery logs: console/webhooks.py
 GET  /console/interventions ...  interventions and their evaluation: console/interventions/
 GET  /console/results ...        results, comparison, downloads, share links: console/results/
 GET  /console/areas ...          areas, classifications, import: console/areas.py
@@ -33,6 +34,7 @@ from survey_api.console import interventions as interventions_area
 from survey_api.console import questionnaires as questionnaires_area
 from survey_api.console import settings as settings_area
 from survey_api.console import users as users_area
+from survey_api.console import webhooks as webhooks_area
 from survey_api.console.auth import (
     Fields,
     SessionDep,
@@ -301,6 +303,7 @@ router.include_router(interventions_area.router)
 router.include_router(results.router)
 router.include_router(questionnaires_area.router)
 router.include_router(users_area.router)
+router.include_router(webhooks_area.router)
 # Before the Areas router: /areas/classifications/... is tried before /areas/{area_id}/...
 router.include_router(classifications_area.router)
 router.include_router(areas_area.router)
