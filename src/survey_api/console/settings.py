@@ -1,6 +1,7 @@
 """(admin) The console's settings and API keys, on the services the API and the CLI use.
 
-GET  /console/settings                      minimum cell size, languages offered, letter senders
+GET  /console/settings                      minimum cell size, languages offered, letter senders,
+                                            the benchmark opt-in with what it shares
 POST /console/settings                      saved through OrganisationUpdate, as PATCH /organisation
 GET  /console/keys                          the organisation's API keys (never a secret)
 POST /console/keys                          a new key; its secret is shown on this answer, once
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from survey_api.auth import service as auth_service
+from survey_api.benchmarks.sharing import BENCHMARK_SHARING_TEXT
 from survey_api.console.auth import AdminStaff, Fields, SessionDep, StaffPost
 from survey_api.console.rendering import ConsoleRoute, PageLanguage, page_language, redirect, render
 from survey_api.exceptions import BadRequest
@@ -148,6 +150,7 @@ def _stored_form(organisation: Organisation) -> dict[str, Any]:
         "min_cell_size": str(organisation.min_cell_size),
         "languages_mode": "all" if organisation.languages is None else "chosen",
         "languages": list(organisation.languages or []),
+        "benchmark_opt_in": organisation.benchmark_opt_in,
     }
     texts = organisation.letter_texts or {}
     for code in web_i18n.catalogue_languages():
@@ -155,6 +158,11 @@ def _stored_form(organisation: Organisation) -> dict[str, Any]:
         for part in LETTER_FIELDS:
             values[f"letter_{code}_{part}"] = text.get(part) or ""
     return values
+
+
+def sharing_language(lang: PageLanguage) -> str:
+    """The language the benchmark's sharing text is shown in: the page's, else Swedish."""
+    return lang.code if lang.code in BENCHMARK_SHARING_TEXT else "sv"
 
 
 def _settings_page(
@@ -182,6 +190,9 @@ def _settings_page(
         errors=errors,
         error_of={error.field: error for error in errors},
         lowest_min_cell_size=_lowest_min_cell_size(),
+        # The text GET /organisation returns, in the page's language (Swedish otherwise).
+        sharing_language=sharing_language(lang),
+        sharing_text=BENCHMARK_SHARING_TEXT[sharing_language(lang)],
         saved=saved,
     )
 
@@ -223,12 +234,15 @@ def _posted_update(
         "min_cell_size": fields.get("min_cell_size", "").strip(),
         "languages_mode": "all" if fields.get("languages_mode") == "all" else "chosen",
         "languages": lists.get("languages", []),
+        "benchmark_opt_in": fields.get("benchmark_opt_in") == "1",
     }
     raw = values["min_cell_size"]
     body: dict[str, Any] = {
         # A form sends text; the API's strict schema takes the number the text spells.
         "min_cell_size": int(raw) if _INTEGER.fullmatch(raw) else raw,
         "languages": None if values["languages_mode"] == "all" else values["languages"],
+        # An unticked box sends nothing: off, as PATCH {"benchmark_opt_in": false}.
+        "benchmark_opt_in": values["benchmark_opt_in"],
     }
     # The API replaces letter_texts whole: keep the languages this form does not show.
     letters: dict[str, Any] = {
