@@ -43,7 +43,7 @@ from tests.benchmarks.support import (
 )
 from tests.benchmarks.test_benchmark_figures import reference as pooled_reference
 from tests.conftest import Org
-from tests.helpers import standard_definition
+from tests.helpers import ok, standard_definition
 from tests.results.support import generate
 
 
@@ -183,6 +183,39 @@ def test_every_target_is_what_the_round_by_round_read_gives(
     # An organisation with a second, newer round in the period over two of its areas: those
     # two count from the newer round only.
     companies[0].round_with(period, {"b0": generate(rng, 20), "b1": generate(rng, 3)})
+    # An organisation whose round holds imported answer counts only: it takes part where
+    # counts suffice, and is left out with the reason where they do not (an index, a
+    # multi-choice item whose respondents were not imported).
+    counted = company(make_org())
+    for j in range(3):
+        counted.area(f"h{j}", 1 + j, "none", households=700)
+    historical = ok(
+        counted.org.admin.post(
+            "/api/v1/rounds",
+            json={
+                "name": "Inläst",
+                "questionnaire_version_id": counted.version_id,
+                "period": period,
+                "area_ids": list(counted.areas.values()),
+                "open_date": "2022-03-01",
+                "close_date": "2022-04-15",
+                "historical": True,
+            },
+        ),
+        201,
+    )["id"]
+    rows = "".join(
+        f"h{j},trygg_ute_kvall,1,{9 + j}\nh{j},trygg_ute_kvall,2,{7 + 2 * j}\n"
+        f"h{j},trygg_ute_kvall,3,{4 + j}\nh{j},utsatt_brott_12m,1,{3 + j}\n"
+        for j in range(3)
+    )
+    ok(
+        counted.org.admin.post(
+            f"/api/v1/rounds/{historical}/tallies/import",
+            files={"file": ("counts.csv", f"area,item,option,count\n{rows}".encode(), "text/csv")},
+        ),
+        201,
+    )
 
     targets = every_target()
     with db() as session:
@@ -196,6 +229,8 @@ def test_every_target_is_what_the_round_by_round_read_gives(
     # The comparison means something: many cells of many targets are shown.
     assert shown >= 40
     assert batched[Target("indicator", INDICATOR)]["left_out"][0]["organisations"] == 1
+    reasons = {entry["reason"] for result in batched.values() for entry in result["left_out"]}
+    assert service.REASON_COUNTS_ONLY in reasons
 
 
 def test_a_fresh_response_counts_in_the_next_benchmark(
