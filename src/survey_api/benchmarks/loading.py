@@ -65,14 +65,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    FloatArray = npt.NDArray[np.float64]
     IntArray = npt.NDArray[np.int64]
-
-Slot = tuple[str, str, int]  # (measure, measure_key, code)
-
-_WIDTH = 8  # bytes per float64 in a tally block
-# Positions closer than this are read as one run (one substr), gaps included.
-_MERGE_GAP = 3
 
 
 # ---------------------------------------------------------------------------------------------

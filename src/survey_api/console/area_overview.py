@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from survey_api.benchmarks.cells import BenchmarkCell, SuppressedCell
 from survey_api.models import Area
 from survey_api.organisations import service as organisations_service
 from survey_api.presentation import formatting
@@ -26,7 +27,7 @@ from survey_api.results.overview_schemas import (
     OverviewRound,
     OverviewSurvey,
 )
-from survey_api.results.schemas import BenchmarkHidden, BenchmarkShown, Statistic
+from survey_api.results.schemas import Statistic
 from survey_api.results.targets import Target
 from survey_api.rounds.schemas import PERIOD_PATTERN
 
@@ -111,7 +112,7 @@ def _index_row(cell: OverviewIndex, lang: str) -> FigureRow:
 def _beside(entry: OverviewRound, lang: str) -> Beside | None:
     """The column "Areas of the same type in other companies": each row's cell for the area's
     own type (its classification for the round's year)."""
-    cells: dict[Target, tuple[Statistic | None, BenchmarkShown | BenchmarkHidden] | None] = {}
+    cells: dict[Target, tuple[Statistic | None, BenchmarkCell | SuppressedCell] | None] = {}
     figures: list[tuple[Target, OverviewBenchmark]] = [
         (Target("indicator", cell.key), cell.benchmark) for cell in entry.indicators
     ] + [(Target("index", cell.key), cell.benchmark) for cell in entry.indices]

@@ -15,20 +15,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from survey_api.benchmarks.cells import BenchmarkFigure, SuppressedCell
 from survey_api.models import Organisation
 from survey_api.presentation import formatting
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.results import own_benchmark
 from survey_api.results.schemas import (
     AreaResults,
-    BenchmarkHidden,
-    BenchmarkShown,
     RoundBenchmark,
     Statistic,
 )
 from survey_api.results.targets import Target
-
-Cell = BenchmarkShown | BenchmarkHidden
 
 
 @dataclass(frozen=True)
@@ -55,9 +52,9 @@ class Beside:
         return any(r is None for r in self.rows)
 
 
-def benchmark_text(cell: Cell, statistic: Statistic | None, lang: str) -> BenchmarkText:
+def benchmark_text(cell: BenchmarkFigure, statistic: Statistic | None, lang: str) -> BenchmarkText:
     """A cell in the page's language: a share as a percentage, else a number."""
-    if isinstance(cell, BenchmarkHidden):
+    if isinstance(cell, SuppressedCell):
         return BenchmarkText(None, None)
     share = statistic in ("indicator_share", "favourable_share")
     value = formatting.percent(cell.value, lang) if share else formatting.number(cell.value, lang)
@@ -81,7 +78,7 @@ def key_figure_targets(definition: QuestionnaireDefinition) -> list[Target]:
 def beside(
     targets: Sequence[Target],
     lang: str,
-    cells: Mapping[Target, tuple[Statistic | None, Cell] | None],
+    cells: Mapping[Target, tuple[Statistic | None, BenchmarkFigure] | None],
 ) -> Beside:
     """The column for a key figures table whose rows are ``targets``, from each target's
     (statistic, cell); a target missing from ``cells`` (or None) has no benchmark."""
@@ -105,7 +102,7 @@ def group_column(
     if cells_of is None:
         return None
     statistics = {(t.kind, t.key): t.statistic for t in block.targets if t.reason is None}
-    cells: dict[Target, tuple[Statistic | None, Cell] | None] = {}
+    cells: dict[Target, tuple[Statistic | None, BenchmarkFigure] | None] = {}
     for target in targets:
         found = getattr(cells_of, _PLURAL[target.kind]).get(target.key)
         cells[target] = (

@@ -11,12 +11,12 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from survey_api.benchmarks.cells import BenchmarkFigure
 from survey_api.languages import LanguageCode
 from survey_api.questionnaires.document import Orientation
 from survey_api.results.schemas import (
     SOURCE,
     UNAVAILABLE,
-    BenchmarkFigure,
     IndexFigure,
     ResponseFigures,
     ShareFigure,

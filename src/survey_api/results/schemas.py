@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from survey_api.benchmarks.cells import BenchmarkFigure
 from survey_api.questionnaires.document import Orientation
 from survey_api.rounds.schemas import RoundQuestionnaire, RoundSource
 
@@ -267,38 +268,8 @@ class PooledGroup(_Out):
 
 # --- the benchmark beside the round's own figures (issue 13) -----------------------------------
 #
-# A cell is the very cell GET /benchmarks gives for the same target, period and key (the
-# benchmarks package's schemas import this module, so these shapes live here).
-
-
-class BenchmarkHidden(_Out):
-    """A benchmark cell that fails disclosure control: nothing but this flag, whatever the
-    reason (too few organisations or areas, too few answers, one organisation dominant)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    suppressed: Literal[True]
-
-
-class BenchmarkShown(_Out):
-    """A shown benchmark cell: the pooled figure across organisations, as GET /benchmarks."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    suppressed: Literal[False]
-    value: float = Field(
-        description="Household-weighted over every contributing area of every opted-in "
-        "organisation: a share 0–1 (indicator_share, favourable_share), an index 0–100 "
-        "(item_index, composite_index) or a mean (mean), as the target's `statistic` says."
-    )
-    low: float | None = Field(description="Lower end of the 95 % interval.")
-    high: float | None = Field(description="Upper end of the 95 % interval.")
-    n: int = Field(description="Valid answers over every contributing area.")
-    organisations: int = Field(description="Organisations whose areas contribute (at least 3).")
-    areas: int = Field(description="Areas that contribute (at least 5).")
-
-
-BenchmarkFigure = BenchmarkShown | BenchmarkHidden
+# A cell is the very cell GET /benchmarks gives for the same target, period and key
+# (benchmarks/cells.py).
 
 
 class BenchmarkedTarget(_Out):
