@@ -59,12 +59,14 @@ class Settings(BaseSettings):
         "default keeps the last dozen or so, and a worker that has read every round of an "
         "organisation stays under 150 MB. 0 turns the cache off.",
     )
-    webhook_results_interval_seconds: float = Field(
-        default=3600.0,
-        ge=0,
-        description="results.updated is sent at most once per round in this many seconds (and "
-        "only when at least the organisation's minimum cell size of new responses have come "
-        "in since the previous one).",
+    webhook_results_interval_days: int = Field(
+        default=1,
+        ge=1,
+        le=366,
+        description="results.updated counts a round's responses by whole Swedish dates (a "
+        "response is dated, never timed) and is sent after midnight at most once per round in "
+        "this many days: 1 after any date that brought at least the organisation's minimum "
+        "cell size of new responses, 7 at most weekly.",
     )
     db_pool_size: int = 10
     db_wait_seconds: float = Field(

@@ -1,18 +1,21 @@
 """Shared steps of the webhook event tests: reading an organisation's outbox, adding
-responses, and ticks at chosen Swedish moments."""
+responses (dated today, or on a chosen date as if they had come then), ticks at chosen
+Swedish moments, and a clock for the outbox so an event's `timestamp` is the tick's."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from survey_api.models import WebhookEvent
+from survey_api.models import Response, WebhookEvent
+from survey_api.webhooks import outbox
 from survey_api.webhooks.due import emit_due_events
 from tests.helpers import full_answers, ok
 
@@ -33,12 +36,29 @@ def events_of(
         ]
 
 
-def tick(db: sessionmaker[Session], now: datetime, *, interval: float = 3600.0) -> int:
+def tick(db: sessionmaker[Session], now: datetime, *, interval_days: int = 1) -> int:
     """One dispatcher tick's events at ``now``, committed as the dispatcher does."""
     with db() as session:
-        emitted = emit_due_events(session, now, results_interval_seconds=interval)
+        emitted = emit_due_events(session, now, results_interval_days=interval_days)
         session.commit()
     return emitted
+
+
+class Clock:
+    """The outbox's clock, set by the test: events written while it is set carry its time
+    as their `timestamp`, as a dispatcher ticking at that moment would write them."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now: datetime | None = None
+        real = outbox.utcnow
+        monkeypatch.setattr(outbox, "utcnow", lambda: self.now or real())
+
+    def tick(self, db: sessionmaker[Session], now: datetime, *, interval_days: int = 1) -> int:
+        self.now = now.astimezone(UTC)
+        try:
+            return tick(db, now, interval_days=interval_days)
+        finally:
+            self.now = None
 
 
 def swedish(day: date, at: time = time(0, 0, 1)) -> datetime:
@@ -62,3 +82,25 @@ def add_responses(client: httpx.Client, round_id: int, area_id: int, n: int) -> 
         ),
         201,
     )
+
+
+def add_dated(
+    db: sessionmaker[Session],
+    client: httpx.Client,
+    round_id: int,
+    area_id: int,
+    n: int,
+    day: date,
+) -> None:
+    """n answers dated ``day`` (a Swedish date), as if they had come that day: a response
+    holds its date and nothing finer."""
+    with db() as session:
+        before = session.scalar(select(func.coalesce(func.max(Response.id), 0)))
+    add_responses(client, round_id, area_id, n)
+    with db() as session:
+        session.execute(
+            update(Response)
+            .where(Response.survey_round_id == round_id, Response.id > before)
+            .values(submitted_date=day)
+        )
+        session.commit()

@@ -5,7 +5,6 @@ documents them (OpenAPI 3.1 `webhooks`). Both databases."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -108,7 +107,8 @@ def test_a_closed_round_hides_a_count_the_rounds_list_hides(
     assert closed["response_count"] is None
     assert event["data"]["response_count"] is None
     assert event["data"]["response_count_suppressed"] is True
-    assert "15" not in json.dumps(event["data"]) and "3," not in json.dumps(event["data"])
+    counts = {k: v for k, v in event["data"].items() if isinstance(v, int) and k != "round_id"}
+    assert not set(counts.values()) & {3, 12, 15}, counts
 
 
 def test_an_event_exists_only_if_its_change_committed(org: Org, db: sessionmaker[Session]) -> None:
@@ -258,6 +258,7 @@ def test_no_event_schema_has_room_for_a_response_or_its_time(contract: dict[str,
         "round_id",
         "period",
         "as_of",
+        "through_date",
         "new_responses",
         "response_count",
     }

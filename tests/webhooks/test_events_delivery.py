@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import time as time_of_day
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
 from survey_api.models import WebhookSubscription
+from survey_api.rounds import service as rounds_service
 from survey_api.webhooks import service as webhooks_service
 from survey_api.webhooks.dispatcher import Dispatcher
 from survey_api.webhooks.events import ResultsUpdatedEvent, RoundClosedEvent, RoundOpenedEvent
-from tests.conftest import Org
+from tests.conftest import TEST_SECRET, Org
 from tests.helpers import ok, open_round
 from tests.webhooks.conftest import ALL_TYPES, LOOPBACK
-from tests.webhooks.events_support import add_responses
+from tests.webhooks.events_support import add_dated, add_responses, swedish, tick
 from tests.webhooks.receiver import Receiver
 
 
@@ -34,6 +37,7 @@ def secret(org: Org, db: sessionmaker[Session], receiver: Receiver) -> Iterator[
             event_types=ALL_TYPES,
             description="board dashboard",
             allowed=LOOPBACK,
+            secret_key=TEST_SECRET,
         )
         session.commit()
         subscription_id = subscription.id
@@ -59,16 +63,21 @@ def test_an_integrator_hears_a_round_open_fill_and_close(
     secret: str,
     receiver: Receiver,
     make_dispatcher: Callable[..., Dispatcher],
+    db: sessionmaker[Session],
 ) -> None:
     dispatcher = make_dispatcher()
     other = make_org()
     theirs = open_round(other.admin, n_areas=1)
-    add_responses(other.integrator, theirs.id, theirs.area_ids[0], 30)
+    yesterday = rounds_service.today() - timedelta(days=1)
+    add_dated(db, other.integrator, theirs.id, theirs.area_ids[0], 30, yesterday)
 
     r = open_round(org.admin, n_areas=2)
-    add_responses(org.integrator, r.id, r.area_ids[0], 14)
-    add_responses(org.integrator, r.id, r.area_ids[1], 11)
-    dispatch_until(dispatcher, receiver, 2)  # the tick writes results.updated, then sends
+    add_dated(db, org.integrator, r.id, r.area_ids[0], 14, yesterday)
+    add_dated(db, org.integrator, r.id, r.area_ids[1], 11, yesterday)
+    # The first tick after midnight writes results.updated for the date that ended (the
+    # dispatcher's own ticks would too, from five past midnight on); the dispatcher sends it.
+    tick(db, swedish(rounds_service.today(), time_of_day(0, 5)))
+    dispatch_until(dispatcher, receiver, 2)
     add_responses(org.integrator, r.id, r.area_ids[1], 3)
     ok(org.analyst.post(f"/api/v1/rounds/{r.id}/close"))
     dispatch_until(dispatcher, receiver, 3)

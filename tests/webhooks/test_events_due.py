@@ -1,12 +1,12 @@
 """The dispatcher tick's events (webhooks/due.py): rounds opening and closing by their Swedish
-dates, exactly once however many ticks run, and results.updated debounced per round (an
-interval, at least k new responses, never while the round's total may not be shown, never a
-response's time). Both databases."""
+dates, exactly once however many ticks run, and results.updated by whole Swedish dates (after
+midnight, responses dated before it, at least k new ones, never while the round's total may
+not be shown; its time and as_of never a response's). Both databases."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +21,14 @@ from survey_api.webhooks.due import emit_due_events
 from survey_api.webhooks.events import ResultsUpdatedEvent, RoundClosedEvent
 from tests.conftest import Org
 from tests.helpers import full_answers, ok, open_round
-from tests.webhooks.events_support import add_responses, events_of, swedish, tick
+from tests.webhooks.events_support import (
+    Clock,
+    add_dated,
+    add_responses,
+    events_of,
+    swedish,
+    tick,
+)
 
 
 def test_a_scheduled_round_opens_and_closes_by_its_dates_once_across_many_ticks(
@@ -120,75 +127,158 @@ def test_a_round_closed_early_or_never_seen_open_gets_no_tick_event(
     assert all(e["round_id"] != unseen["id"] for e in events)
 
 
-def test_results_updated_is_debounced_by_interval_and_minimum_cell_size(
-    org: Org, db: sessionmaker[Session]
+def _counts(db: sessionmaker[Session], org: Org) -> list[tuple[str, str, int, int]]:
+    """(as_of, through_date, new_responses, response_count) of each results.updated."""
+    return [
+        (
+            e["data"]["as_of"],
+            e["data"]["through_date"],
+            e["data"]["new_responses"],
+            e["data"]["response_count"],
+        )
+        for e in events_of(db, org.id, "results.updated")
+    ]
+
+
+def _midnight(day: date) -> str:
+    """00:00 in Sweden at the start of ``day``, as the events write it (UTC, Z)."""
+    return swedish(day, time(0)).astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def test_results_updated_counts_whole_dates_after_they_end(
+    org: Org, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    clock = Clock(monkeypatch)
+    today = rounds_service.today()
+    d0 = today - timedelta(days=6)  # the round opened ten days ago
     r = open_round(org.admin, n_areas=2)
-    t0 = utcnow()
-    add_responses(org.integrator, r.id, r.area_ids[0], 12)
-    tick(db, t0)
+    add_dated(db, org.integrator, r.id, r.area_ids[0], 12, d0)
+    clock.tick(db, swedish(d0 + timedelta(days=1), time(0, 5)))
     # 12 answers, all in one area: the total would tell the other area has none.
     assert events_of(db, org.id, "results.updated") == []
 
-    add_responses(org.integrator, r.id, r.area_ids[1], 10)
-    before = utcnow()
-    tick(db, t0)
-    after = utcnow()
+    add_dated(db, org.integrator, r.id, r.area_ids[1], 10, d0 + timedelta(days=1))
+    for at in (time(0, 0, 1), time(0, 4, 59)):  # midnight, but not yet settled
+        clock.tick(db, swedish(d0 + timedelta(days=2), at))
+    assert events_of(db, org.id, "results.updated") == []
+    first_tick = swedish(d0 + timedelta(days=2), time(0, 5, 2))
+    clock.tick(db, first_tick)
     [first] = events_of(db, org.id, "results.updated")
     ResultsUpdatedEvent.model_validate(first)
     assert first["round_id"] == r.id
-    assert set(first["data"]) == {"round_id", "period", "as_of", "new_responses", "response_count"}
-    assert (first["data"]["new_responses"], first["data"]["response_count"]) == (22, 22)
-    as_of = datetime.fromisoformat(first["data"]["as_of"])
-    assert before <= as_of <= after  # the tick's fold, never a response's time
-    assert before <= datetime.fromisoformat(first["timestamp"]) <= after
+    assert set(first["data"]) == {
+        "round_id",
+        "period",
+        "as_of",
+        "through_date",
+        "new_responses",
+        "response_count",
+    }
+    assert _counts(db, org) == [
+        (_midnight(d0 + timedelta(days=2)), (d0 + timedelta(days=1)).isoformat(), 22, 22)
+    ]
+    assert datetime.fromisoformat(first["timestamp"]) == first_tick  # the tick, no answer's
 
-    add_responses(org.integrator, r.id, r.area_ids[0], 10)
-    for minutes in (1, 30, 59):
-        tick(db, t0 + timedelta(minutes=minutes))
-    assert len(events_of(db, org.id, "results.updated")) == 1  # within the interval
-    tick(db, t0 + timedelta(minutes=61))
-    second = events_of(db, org.id, "results.updated")[1]["data"]
-    assert (second["new_responses"], second["response_count"]) == (10, 32)
+    # Answers dated that day: later ticks that day write nothing, the next midnight does.
+    add_dated(db, org.integrator, r.id, r.area_ids[0], 10, d0 + timedelta(days=2))
+    for at in (time(0, 6), time(9), time(17, 30), time(23, 59, 59)):
+        clock.tick(db, swedish(d0 + timedelta(days=2), at))
+    assert len(events_of(db, org.id, "results.updated")) == 1
+    clock.tick(db, swedish(d0 + timedelta(days=3), time(0, 5)))
+    clock.tick(db, swedish(d0 + timedelta(days=3), time(0, 6)))
+    assert _counts(db, org)[1:] == [
+        (_midnight(d0 + timedelta(days=3)), (d0 + timedelta(days=2)).isoformat(), 10, 32)
+    ]
 
-    add_responses(org.integrator, r.id, r.area_ids[1], 9)
-    for hours in (3, 4, 5):
-        tick(db, t0 + timedelta(hours=hours))
-    assert len(events_of(db, org.id, "results.updated")) == 2  # 9 new: fewer than k = 10
-    add_responses(org.integrator, r.id, r.area_ids[1], 1)
-    tick(db, t0 + timedelta(hours=5))
-    third = events_of(db, org.id, "results.updated")[2]["data"]
-    assert (third["new_responses"], third["response_count"]) == (10, 42)
+    # 9 on one date: fewer than k = 10, nothing; one more the next date makes 10 over two.
+    add_dated(db, org.integrator, r.id, r.area_ids[1], 9, d0 + timedelta(days=3))
+    clock.tick(db, swedish(d0 + timedelta(days=4), time(0, 5)))
+    add_dated(db, org.integrator, r.id, r.area_ids[1], 1, d0 + timedelta(days=4))
+    clock.tick(db, swedish(d0 + timedelta(days=4), time(20)))
+    assert len(events_of(db, org.id, "results.updated")) == 2
+    clock.tick(db, swedish(d0 + timedelta(days=5), time(3)))  # after an outage: later, same
+    assert _counts(db, org)[2:] == [
+        (_midnight(d0 + timedelta(days=5)), (d0 + timedelta(days=4)).isoformat(), 10, 42)
+    ]
     shown = ok(org.analyst.get(f"/api/v1/rounds/{r.id}"))
     assert shown["response_count"] == 42
-    results = ok(org.analyst.get(f"/api/v1/rounds/{r.id}/results"))
-    assert datetime.fromisoformat(results["as_of"]) >= datetime.fromisoformat(third["as_of"])
 
     # Once closed, the remainder is in round.closed's total: no results.updated after it.
     add_responses(org.integrator, r.id, r.area_ids[0], 15)
     ok(org.analyst.post(f"/api/v1/rounds/{r.id}/close"))
-    tick(db, t0 + timedelta(hours=9))
+    clock.tick(db, swedish(today + timedelta(days=1), time(0, 5)))
     assert len(events_of(db, org.id, "results.updated")) == 3
     [closed] = events_of(db, org.id, "round.closed")
     assert closed["data"]["response_count"] == 57
 
 
+def test_an_answer_at_any_time_of_day_never_moves_the_event(
+    make_org: Callable[[], Org], db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two organisations alike but for when their tenth answer of a date came: early in the
+    morning between ticks, or the last moment before midnight. Their events are written by
+    the same tick, with the same as_of and counts: nothing tells the two apart."""
+    clock = Clock(monkeypatch)
+    day = rounds_service.today() - timedelta(days=3)
+    early, late = make_org(), make_org()
+    rounds = {org.id: (org, open_round(org.admin, n_areas=1)) for org in (early, late)}
+    for org, r in rounds.values():
+        add_dated(db, org.integrator, r.id, r.area_ids[0], 9, day)
+    moments = [time(h, m) for h in range(0, 24, 3) for m in (0, 1)] + [time(23, 59, 59)]
+    for at in moments:
+        if at == time(6, 1):
+            org, r = rounds[early.id]
+            add_dated(db, org.integrator, r.id, r.area_ids[0], 1, day)
+        if at == time(23, 59, 59):
+            org, r = rounds[late.id]
+            add_dated(db, org.integrator, r.id, r.area_ids[0], 1, day)
+        clock.tick(db, swedish(day, at))
+        for org in (early, late):
+            assert events_of(db, org.id, "results.updated") == []
+    # Answers dated the next day, before and after its first tick, change nothing either.
+    org, r = rounds[late.id]
+    add_dated(db, org.integrator, r.id, r.area_ids[0], 5, day + timedelta(days=1))
+    clock.tick(db, swedish(day + timedelta(days=1), time(0, 6)))
+    add_dated(db, org.integrator, r.id, r.area_ids[0], 5, day + timedelta(days=1))
+    clock.tick(db, swedish(day + timedelta(days=1), time(0, 7)))
+    [a] = events_of(db, early.id, "results.updated")
+    [b] = events_of(db, late.id, "results.updated")
+    assert a["timestamp"] == b["timestamp"]
+    assert datetime.fromisoformat(a["timestamp"]) == swedish(day + timedelta(days=1), time(0, 6))
+    for event in (a, b):
+        data = event["data"]
+        assert data["as_of"] == _midnight(day + timedelta(days=1))
+        assert data["through_date"] == day.isoformat()
+        assert (data["new_responses"], data["response_count"]) == (10, 10)
+
+
+def test_the_interval_is_in_whole_dates(
+    org: Org, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(monkeypatch)
+    d0 = rounds_service.today() - timedelta(days=9)
+    r = open_round(org.admin, n_areas=1)
+    for days in range(8):
+        add_dated(db, org.integrator, r.id, r.area_ids[0], 10, d0 + timedelta(days=days))
+        clock.tick(db, swedish(d0 + timedelta(days=days + 1), time(0, 5)), interval_days=3)
+    assert _counts(db, org) == [
+        (_midnight(d0 + timedelta(days=n)), (d0 + timedelta(days=n - 1)).isoformat(), new, total)
+        for n, new, total in ((1, 10, 10), (4, 30, 40), (7, 30, 70))
+    ]
+
+
 def test_the_minimum_cell_size_is_the_organisations(org: Org, db: sessionmaker[Session]) -> None:
     ok(org.admin.patch("/api/v1/organisation", json={"min_cell_size": 5}))
+    d0 = rounds_service.today() - timedelta(days=5)
     r = open_round(org.admin, n_areas=1)
-    add_responses(org.integrator, r.id, r.area_ids[0], 4)
-    t0 = utcnow()
-    tick(db, t0, interval=0)
+    add_dated(db, org.integrator, r.id, r.area_ids[0], 4, d0)
+    tick(db, swedish(d0 + timedelta(days=1), time(0, 5)))
     assert events_of(db, org.id, "results.updated") == []
-    add_responses(org.integrator, r.id, r.area_ids[0], 1)
-    tick(db, t0, interval=0)
-    add_responses(org.integrator, r.id, r.area_ids[0], 5)
-    tick(db, t0 + timedelta(seconds=1), interval=0)
-    counts = [
-        (e["data"]["new_responses"], e["data"]["response_count"])
-        for e in events_of(db, org.id, "results.updated")
-    ]
-    assert counts == [(5, 5), (5, 10)]
+    add_dated(db, org.integrator, r.id, r.area_ids[0], 1, d0 + timedelta(days=1))
+    tick(db, swedish(d0 + timedelta(days=2), time(0, 5)))
+    add_dated(db, org.integrator, r.id, r.area_ids[0], 5, d0 + timedelta(days=2))
+    tick(db, swedish(d0 + timedelta(days=3), time(0, 5)))
+    assert [c[2:] for c in _counts(db, org)] == [(5, 5), (5, 10)]
 
 
 def test_another_organisations_rounds_never_appear(
@@ -197,9 +287,10 @@ def test_another_organisations_rounds_never_appear(
     mine, theirs = make_org(), make_org()
     a = open_round(mine.admin, n_areas=1)
     b = open_round(theirs.admin, n_areas=1)
-    add_responses(mine.integrator, a.id, a.area_ids[0], 11)
-    add_responses(theirs.integrator, b.id, b.area_ids[0], 13)
-    tick(db, utcnow())
+    yesterday = rounds_service.today() - timedelta(days=1)
+    add_dated(db, mine.integrator, a.id, a.area_ids[0], 11, yesterday)
+    add_dated(db, theirs.integrator, b.id, b.area_ids[0], 13, yesterday)
+    tick(db, swedish(rounds_service.today(), time(0, 5)))
     ok(theirs.analyst.post(f"/api/v1/rounds/{b.id}/close"))
     for org, own in ((mine, a), (theirs, b)):
         events = events_of(db, org.id)

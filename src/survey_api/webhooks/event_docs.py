@@ -60,7 +60,7 @@ _COMMON = (
     "\n\nSent as a POST with the Standard Webhooks headers to every enabled subscription of the "
     "organisation that chose this type; deliveries of one round's events arrive in the order "
     "they were written. Aggregate-level only: no event carries a response's content, id or "
-    "time."
+    "time, and `timestamp` is when the event was written, never an answer's."
 )
 
 
@@ -94,7 +94,8 @@ def round_closed(
 ) -> None:
     """A round stopped taking answers: a person closed it early, or its close date passed
     (sent within a dispatcher tick of midnight in Sweden). Its results are final; the
-    responses since the last results.updated are in `response_count`. Once per round."""
+    responses dated on or after the last results.updated's `as_of` are in `response_count`
+    too (a count of whole dates, as answering ends at the close). Once per round."""
 
 
 @webhooks_router.post(
@@ -110,11 +111,15 @@ def results_updated(
     webhook_signature: WebhookSignature,
 ) -> None:
     """New responses joined an open round's results: read GET /rounds/{round_id}/results
-    again. Debounced: at most once per round per interval (the operator's
-    `SURVEY_API_WEBHOOK_RESULTS_INTERVAL_SECONDS`, an hour by default), and only when at
-    least the organisation's minimum cell size of new responses came in, so `new_responses`
-    never tells of fewer answers than that. No event after the round closes (round.closed
-    carries the final count), nor for historical rounds (see import.finished)."""
+    again. Counted by whole Swedish dates, since a response is dated and never timed: sent on
+    the first dispatcher tick at least five minutes after midnight in Sweden, counting the
+    round's responses dated before that midnight (`as_of`; `through_date` is the last date
+    counted), and only when at least the organisation's minimum cell size of them were not in
+    the previous results.updated, so `new_responses` never tells of fewer answers than that.
+    At most once per round per date, or per the operator's
+    `SURVEY_API_WEBHOOK_RESULTS_INTERVAL_DAYS` (1 by default). Neither the event's time nor
+    anything in it depends on when an answer came. No event after the round closes
+    (round.closed carries the final count), nor for historical rounds (see import.finished)."""
 
 
 @webhooks_router.post(

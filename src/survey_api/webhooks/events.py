@@ -1,8 +1,10 @@
 """The events integrators can subscribe to, their payloads, and the functions that emit them.
 
 Every event is aggregate-level (DESIGN.md, Privacy): it says that a round opened or closed,
-that a round's results changed by at least the minimum cell size of new responses, or that an
-import finished. None carries a response's content, id or time; counts follow the same
+that a round's results changed by at least the minimum cell size of new responses dated on
+whole Swedish dates, or that an import finished. None carries a response's content, id or
+time, and none is written at a moment a response chose: the envelope's ``timestamp`` is when
+the event was written (a person's close or import, or a dispatcher tick); counts follow the same
 suppression rules as the API (a round's total only when ``rounds.service.total_suppressed``
 allows it). Each body is a Standard Webhooks envelope, ``{"type", "timestamp", "data"}``,
 written by :func:`survey_api.webhooks.outbox.emit` in the transaction of the change itself,
@@ -14,7 +16,8 @@ Who emits what:
   the dispatcher's tick when the round's open date comes (``webhooks.due``).
 * ``round.closed``: ``rounds.service.close_round`` (closed early by a person); otherwise the
   tick, once the close date has passed.
-* ``results.updated``: the tick, debounced per round (``webhooks.due``).
+* ``results.updated``: the tick, after a Swedish date ends, counting whole dates only
+  (``webhooks.due``).
 * ``import.finished``: the import services, when an import is stored (never a dry run, a
   refused file or a repeat of a stored one).
 
@@ -83,24 +86,30 @@ class RoundClosedData(RoundEventData):
 
 
 class ResultsUpdatedData(BaseModel):
-    """New responses have joined an open round's results."""
+    """New responses have joined an open round's results, counted by whole Swedish dates."""
 
     model_config = ConfigDict(extra="forbid")
 
     round_id: int = Field(description="The survey round's id (GET /rounds/{round_id}/results).")
     period: str
     as_of: UtcDatetime = Field(
-        description="Every response committed before this instant is in `response_count` and "
-        "in the round's results read from now on (the results' own `as_of`)."
+        description="Midnight in Sweden (00:00 Europe/Stockholm, in UTC) ending `through_date`: "
+        "`response_count` counts the round's responses dated before it. Always a midnight, "
+        "never the time of an answer; the round's results read after the event hold these "
+        "responses and any dated since."
+    )
+    through_date: date = Field(
+        description="The last Swedish date whose responses are counted (the day before "
+        "`as_of` in Sweden). Responses are dated, never timed (DESIGN.md, Privacy)."
     )
     new_responses: int = Field(
-        description="Responses added since the round's previous results.updated (since the "
-        "round opened for the first one); never fewer than the organisation's minimum cell "
-        "size."
+        description="Responses dated before `as_of` that the round's previous results.updated "
+        "did not count (since the round opened for the first one); never fewer than the "
+        "organisation's minimum cell size."
     )
     response_count: int = Field(
-        description="Responses in the round's results as of `as_of`. An event is sent only "
-        "when this total may be shown (the rule of GET /rounds' `response_count`)."
+        description="The round's responses dated before `as_of`. An event is sent only when "
+        "this total may be shown (the rule of GET /rounds' `response_count`)."
     )
 
 
@@ -185,18 +194,20 @@ class RoundClosedEvent(BaseModel):
 
 
 class ResultsUpdatedEvent(BaseModel):
-    """``results.updated``: an open round's results changed; read them again."""
+    """``results.updated``: responses dated on one or more whole Swedish dates joined an open
+    round's results; read them again."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
                     "type": RESULTS_UPDATED,
-                    "timestamp": "2026-04-08T10:00:02Z",
+                    "timestamp": "2026-04-08T22:05:02Z",
                     "data": {
                         "round_id": 42,
                         "period": "2026-H1",
-                        "as_of": "2026-04-08T10:00:01Z",
+                        "as_of": "2026-04-08T22:00:00Z",
+                        "through_date": "2026-04-08",
                         "new_responses": 57,
                         "response_count": 412,
                     },
@@ -329,14 +340,17 @@ def emit_results_updated(
     survey_round: SurveyRound,
     *,
     as_of: datetime,
+    through_date: date,
     new_responses: int,
     response_count: int,
 ) -> None:
-    """Write results.updated (``webhooks.due`` decides when, and checks the counts)."""
+    """Write results.updated (``webhooks.due`` decides when, and checks the counts): ``as_of``
+    is a midnight in Sweden and ``through_date`` the date it ends, never a response's time."""
     payload = ResultsUpdatedData(
         round_id=survey_round.id,
         period=survey_round.period,
         as_of=as_of,
+        through_date=through_date,
         new_responses=new_responses,
         response_count=response_count,
     ).model_dump(mode="json")
