@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         default=SecretStr(DEV_SECRET),
-        description="Keys invitation-code hashes and share links; must be the same on every host.",
+        description="Keys invitation-code hashes and share links and encrypts webhook signing "
+        "secrets; must be the same on every host. After changing it, rotate each webhook "
+        "subscription's secret (the dispatcher disables those it cannot decrypt).",
     )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -103,6 +105,19 @@ class Settings(BaseSettings):
         description="Comma-separated networks (CIDR, e.g. '10.20.0.0/16,127.0.0.0/8') that "
         "webhook destinations may resolve to besides public addresses. Default none: only "
         "public addresses.",
+    )
+    webhook_max_subscriptions: int = Field(
+        default=10,
+        ge=1,
+        description="Webhook subscriptions an organisation may have at once (each event is "
+        "sent once to each subscription that wants it).",
+    )
+    webhook_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Delivered and given-up webhook deliveries, and the events they carried, "
+        "are deleted this many days after the event (the dispatcher prunes a batch per pass); "
+        "the latest event of each kind per round is kept.",
     )
     webhook_ca_bundle: str | None = Field(
         default=None,

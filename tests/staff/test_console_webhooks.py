@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from survey_api.models import WebhookDelivery, WebhookSubscription
-from survey_api.webhooks import outbox
-from tests.conftest import LiveServer
+from survey_api.webhooks import outbox, signing
+from tests.conftest import TEST_SECRET, LiveServer
 from tests.staff.conftest import Browser, StaffOrg, csrf_of, make_staff_org
 from tests.staff.test_console_settings import api_key
 
@@ -256,7 +256,12 @@ def test_changes_rotation_and_deletion(
     assert admin_api.get(f"/api/v1/webhooks/{webhook_id}").json()["previous_secret_expires_at"]
     with db() as session:
         stored = session.get_one(WebhookSubscription, webhook_id)
-        assert (stored.secret, stored.previous_secret) == (second, first)
+        assert stored.previous_secret is not None  # both kept encrypted (webhooks/signing.py)
+        assert (
+            signing.unseal(stored.secret, TEST_SECRET),
+            signing.unseal(stored.previous_secret, TEST_SECRET),
+        ) == (second, first)
+        assert first not in stored.secret + stored.previous_secret
     assert second not in admin.get(path).text
 
     # Deletion asks first, then removes the subscription with its log.
@@ -337,7 +342,7 @@ def test_the_delivery_log_newest_first_by_status_in_pages_with_a_resend(
     with db() as session:
         assert session.get_one(WebhookDelivery, ids[0]).status == "delivered"
     # A delivery of another subscription of the same organisation is not found through this one.
-    create(admin)
+    create(admin, url=OTHER_PUBLIC_URL)  # one subscription per URL
     other_id = subscription_ids(db, staff_org.id)[-1]
     wrong = admin.post(
         f"/console/webhooks/{other_id}/deliveries/{ids[0]}/resend", data={"csrf_token": token}

@@ -19,6 +19,7 @@ from survey_api.webhooks import service as webhooks_service
 from survey_api.webhooks.delivery import DeliveryOptions
 from survey_api.webhooks.destinations import parse_networks
 from survey_api.webhooks.dispatcher import Dispatcher
+from tests.conftest import TEST_SECRET
 from tests.webhooks.receiver import Receiver, make_receiver
 
 LOOPBACK = parse_networks("127.0.0.0/8")
@@ -58,6 +59,7 @@ def hooked(db: sessionmaker[Session], receiver: Receiver) -> Iterator[Hooked]:
             event_types=ALL_TYPES,
             description="test receiver",
             allowed=LOOPBACK,
+            secret_key=TEST_SECRET,
         )
         session.commit()
         made = Hooked(org.id, subscription.id, secret)
@@ -87,6 +89,7 @@ def make_dispatcher(
             "backoff_scale": 0.001,  # 5 s -> 5 ms, 5 min -> 0.3 s, a day -> 86 s
             "disable_after": 3,
             "timeout": 5.0,
+            "secret_key": TEST_SECRET,
         }
         values.update(overrides)
         dispatcher = Dispatcher(db, DeliveryOptions(**values), interval=0.05)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from survey_api.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from survey_api.webhooks import outbox
 from survey_api.webhooks import service as webhooks_service
 from survey_api.webhooks.dispatcher import Dispatcher
+from tests.conftest import TEST_SECRET
 from tests.webhooks.conftest import FAKE_ROUNDS, Hooked
 from tests.webhooks.receiver import Receiver
 
@@ -193,18 +194,20 @@ def test_only_enabled_subscriptions_that_want_the_type_get_a_delivery(
         closed_only, _ = webhooks_service.create_subscription(
             session,
             hooked.organisation_id,
-            url=receiver.url,
+            url=receiver.url + "?closed-only",  # one subscription per URL
             event_types=["round.closed"],
             description="",
             allowed=LOOPBACK,
+            secret_key=TEST_SECRET,
         )
         paused, _ = webhooks_service.create_subscription(
             session,
             hooked.organisation_id,
-            url=receiver.url,
+            url=receiver.url + "?paused",
             event_types=["round.opened"],
             description="",
             allowed=LOOPBACK,
+            secret_key=TEST_SECRET,
         )
         paused.enabled = False
         session.commit()

@@ -10,6 +10,7 @@ import sys
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
+from tests.conftest import TEST_SECRET
 from tests.webhooks.conftest import Hooked
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.test_delivery import deliveries, emit
@@ -18,7 +19,12 @@ from tests.webhooks.test_delivery import deliveries, emit
 def dispatch_once(database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "survey_api.cli", "webhooks", "dispatch", "--once"],
-        env={**os.environ, "SURVEY_API_DATABASE_URL": database_url, **env},
+        env={
+            **os.environ,
+            "SURVEY_API_DATABASE_URL": database_url,
+            "SURVEY_API_SECRET_KEY": TEST_SECRET,
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=120,

@@ -19,6 +19,7 @@ from survey_api.models import WebhookSubscription, utcnow
 from survey_api.webhooks import destinations
 from survey_api.webhooks import service as webhooks_service
 from survey_api.webhooks.dispatcher import Dispatcher
+from tests.conftest import TEST_SECRET
 from tests.webhooks.conftest import LOOPBACK, Hooked
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.test_delivery import deliveries, emit, run_until
@@ -37,7 +38,7 @@ def test_after_a_rotation_both_secrets_verify_until_the_overlap_ends(
 ) -> None:
     with db() as session:
         _, new_secret = webhooks_service.rotate_secret(
-            session, hooked.organisation_id, hooked.subscription_id
+            session, hooked.organisation_id, hooked.subscription_id, secret_key=TEST_SECRET
         )
         session.commit()
     emit(db, hooked, "round.closed", 1, 1)

@@ -120,6 +120,7 @@ def test_an_event_committed_before_kill_9_arrives_after_the_restart(
             event_types=["round.opened", "round.closed"],
             description="kill -9",
             allowed=LOOPBACK,
+            secret_key=TEST_SECRET,
         )
         session.commit()
         org_id, subscription_id = org.id, subscription.id

@@ -218,10 +218,12 @@ def create_webhook(
             event_types=body.event_types,
             description=body.description,
             allowed=_allowed(request),
+            secret_key=app_settings(request).secret_key.get_secret_value(),
+            max_subscriptions=app_settings(request).webhook_max_subscriptions,
         )
     except ValidationError as invalid:
         errors = _errors(invalid.errors(include_url=False), "invalid input")
-    except ValidationFailed as refused:
+    except (ValidationFailed, Conflict) as refused:
         session.rollback()
         errors = _errors(refused.errors or [], refused.detail)
     else:
@@ -332,7 +334,7 @@ def update_webhook(
         )
     except ValidationError as invalid:
         errors = _errors(invalid.errors(include_url=False), "invalid input")
-    except ValidationFailed as refused:
+    except (ValidationFailed, Conflict) as refused:
         session.rollback()
         errors = _errors(refused.errors or [], refused.detail)
     else:
@@ -356,7 +358,10 @@ def rotate_secret(
     for 24 hours (service.ROTATION_OVERLAP)."""
     subscription = _subscription(session, principal, webhook_id)
     subscription, secret = service.rotate_secret(
-        session, principal.organisation_id, subscription.id
+        session,
+        principal.organisation_id,
+        subscription.id,
+        secret_key=app_settings(request).secret_key.get_secret_value(),
     )
     return render(
         request,

@@ -30,10 +30,12 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str] = mapped_column(String(500), default="")
     event_types: Mapped[list[Any]] = mapped_column(default=list)
-    # whsec_<base64>: kept as such because every delivery is signed with it.
-    secret: Mapped[str] = mapped_column(String(100))
-    # After a rotation the previous secret signs beside the new one until this time.
-    previous_secret: Mapped[str | None] = mapped_column(String(100), default=None)
+    # whsec_<base64>, encrypted under a key derived from the secret_key setting
+    # (webhooks.signing.seal): every delivery is signed with it, a dump alone cannot.
+    secret: Mapped[str] = mapped_column(String(300))
+    # After a rotation the previous secret (encrypted too) signs beside the new one until
+    # this time.
+    previous_secret: Mapped[str | None] = mapped_column(String(300), default=None)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(500), default=None)

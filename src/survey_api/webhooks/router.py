@@ -37,19 +37,27 @@ def _allowed(request: Request) -> tuple[IPNetwork, ...]:
     return parse_networks(settings.webhook_allowed_networks)
 
 
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 @router.post(
     "",
     operation_id="create_webhook",
     response_model=WebhookCreated,
     status_code=201,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 409, 422),
 )
 def create_webhook(
     body: WebhookCreate, principal: Admin, session: SessionDep, request: Request
 ) -> WebhookCreated:
     """Subscribe an https endpoint to the organisation's events of the given types. Each
     delivery is signed by the Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`,
-    `webhook-signature`); the secret to verify it with is in this answer only."""
+    `webhook-signature`); the secret to verify it with is in this answer only. 409 when the
+    organisation has the most subscriptions allowed (setting `webhook_max_subscriptions`,
+    default 10) or already one to this URL."""
+    settings = _settings(request)
     subscription, secret = service.create_subscription(
         session,
         principal.organisation_id,
@@ -57,6 +65,8 @@ def create_webhook(
         event_types=body.event_types,
         description=body.description,
         allowed=_allowed(request),
+        secret_key=settings.secret_key.get_secret_value(),
+        max_subscriptions=settings.webhook_max_subscriptions,
     )
     read = service.subscription_read(subscription)
     return WebhookCreated.model_validate({**read.model_dump(), "secret": secret})
@@ -94,7 +104,7 @@ def get_webhook(webhook_id: WebhookId, principal: Admin, session: SessionDep) ->
     "/{webhook_id}",
     operation_id="update_webhook",
     response_model=WebhookRead,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def update_webhook(
     webhook_id: WebhookId,
@@ -104,7 +114,8 @@ def update_webhook(
     request: Request,
 ) -> WebhookRead:
     """Change the URL, the event types, the description, or enable or disable the
-    subscription. Re-enabling sends what is still pending."""
+    subscription. Re-enabling sends what is still pending. 409 for a URL another of the
+    organisation's subscriptions has."""
     subscription = service.update_subscription(
         session,
         principal.organisation_id,
@@ -135,11 +146,16 @@ def delete_webhook(webhook_id: WebhookId, principal: Admin, session: SessionDep)
     responses=problem_responses(401, 403, 404, 422),
 )
 def rotate_webhook_secret(
-    webhook_id: WebhookId, principal: Admin, session: SessionDep
+    webhook_id: WebhookId, principal: Admin, session: SessionDep, request: Request
 ) -> WebhookSecret:
     """Rotate the signing secret. The new one is in this answer only; for 24 hours every
     delivery carries a signature by each secret, so receivers can switch without a gap."""
-    subscription, secret = service.rotate_secret(session, principal.organisation_id, webhook_id)
+    subscription, secret = service.rotate_secret(
+        session,
+        principal.organisation_id,
+        webhook_id,
+        secret_key=_settings(request).secret_key.get_secret_value(),
+    )
     return WebhookSecret.model_validate(
         {"secret": secret, "previous_secret_expires_at": subscription.previous_secret_expires_at}
     )

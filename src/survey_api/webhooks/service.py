@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from survey_api.exceptions import Conflict, NotFound, ValidationFailed
@@ -20,18 +20,51 @@ from survey_api.webhooks.schemas import DeliveryPage, DeliveryRead, WebhookRead
 # After a rotation the previous secret keeps signing beside the new one this long.
 ROTATION_OVERLAP = timedelta(hours=24)
 DISABLED_BY_ADMIN = "disabled by an admin"
+# The default of the webhook_max_subscriptions setting.
+MAX_SUBSCRIPTIONS = 10
 
 
 def checked_url(url: str, allowed: Sequence[destinations.IPNetwork]) -> str:
-    """The URL if it may receive webhooks now (the SSRF guard), else 422 saying why."""
+    """The URL as stored (its host in ASCII form) if it may receive webhooks now (the SSRF
+    guard), else 422 saying why."""
     try:
-        destinations.check_destination(url, allowed)
+        stored = destinations.normalised_url(url)
+        destinations.check_destination(stored, allowed)
     except destinations.DestinationRefused as refused:
         raise ValidationFailed(
             f"url: {refused}",
             errors=[{"loc": ["body", "url"], "msg": str(refused), "type": "destination_refused"}],
         ) from None
-    return url
+    return stored
+
+
+def _refuse_a_second_to(
+    session: Session, organisation_id: int, url: str, other_than: int | None = None
+) -> None:
+    query = select(WebhookSubscription.id).where(
+        WebhookSubscription.organisation_id == organisation_id, WebhookSubscription.url == url
+    )
+    if other_than is not None:
+        query = query.where(WebhookSubscription.id != other_than)
+    existing = session.scalars(query.limit(1)).first()
+    if existing is not None:
+        raise Conflict(
+            f"the organisation already has a webhook subscription to this URL (id "
+            f"{existing}); change its event types instead of adding another"
+        )
+
+
+def _refuse_past_the_cap(session: Session, organisation_id: int, cap: int) -> None:
+    count = session.scalar(
+        select(func.count())
+        .select_from(WebhookSubscription)
+        .where(WebhookSubscription.organisation_id == organisation_id)
+    )
+    if (count or 0) >= cap:
+        raise Conflict(
+            f"the organisation has {count} webhook subscriptions, the most allowed "
+            f"({cap}, setting webhook_max_subscriptions); delete one before adding another"
+        )
 
 
 def create_subscription(
@@ -42,15 +75,22 @@ def create_subscription(
     event_types: Sequence[str],
     description: str,
     allowed: Sequence[destinations.IPNetwork],
+    secret_key: str,
+    max_subscriptions: int = MAX_SUBSCRIPTIONS,
 ) -> tuple[WebhookSubscription, str]:
-    """A new, enabled subscription and its secret (the caller shows it once)."""
+    """A new, enabled subscription and its secret (the caller shows it once; it is stored
+    encrypted under ``secret_key``). 409 past ``max_subscriptions`` of the organisation, or
+    for a second subscription to the same URL."""
+    stored_url = checked_url(url, allowed)
+    _refuse_past_the_cap(session, organisation_id, max_subscriptions)
+    _refuse_a_second_to(session, organisation_id, stored_url)
     secret = signing.new_secret()
     subscription = WebhookSubscription(
         organisation_id=organisation_id,
-        url=checked_url(url, allowed),
+        url=stored_url,
         event_types=list(event_types),
         description=description,
-        secret=secret,
+        secret=signing.seal(secret, secret_key),
         enabled=True,
         consecutive_failures=0,
         created_at=utcnow(),
@@ -116,7 +156,9 @@ def update_subscription(
                 errors=[{"loc": ["body", name], "msg": "may not be null", "type": "not_null"}],
             )
     if "url" in changes:
-        subscription.url = checked_url(changes["url"], allowed)
+        stored_url = checked_url(changes["url"], allowed)
+        _refuse_a_second_to(session, organisation_id, stored_url, other_than=subscription.id)
+        subscription.url = stored_url
     if "event_types" in changes:
         subscription.event_types = list(changes["event_types"])
     if "description" in changes:
@@ -141,15 +183,22 @@ def delete_subscription(session: Session, organisation_id: int, subscription_id:
 
 
 def rotate_secret(
-    session: Session, organisation_id: int, subscription_id: int
+    session: Session, organisation_id: int, subscription_id: int, *, secret_key: str
 ) -> tuple[WebhookSubscription, str]:
     """A new secret; the current one keeps signing beside it for ROTATION_OVERLAP (a secret
-    still in an earlier overlap stops signing now: two at most)."""
+    still in an earlier overlap stops signing now: two at most). A current secret that
+    ``secret_key`` cannot decrypt (the key was changed) is dropped, not kept signing."""
     subscription = get_subscription(session, organisation_id, subscription_id)
     secret = signing.new_secret()
-    subscription.previous_secret = subscription.secret
-    subscription.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
-    subscription.secret = secret
+    try:
+        signing.unseal(subscription.secret, secret_key)
+    except signing.SecretUnreadable:
+        subscription.previous_secret = None
+        subscription.previous_secret_expires_at = None
+    else:
+        subscription.previous_secret = subscription.secret
+        subscription.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
+    subscription.secret = signing.seal(secret, secret_key)
     session.flush()
     return subscription, secret
 

@@ -1,4 +1,5 @@
-"""Standard Webhooks signing: secrets ``whsec_<base64>`` and the ``webhook-*`` headers."""
+"""Standard Webhooks signing: secrets ``whsec_<base64>`` and the ``webhook-*`` headers; the
+secrets' encryption at rest."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import base64
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from standardwebhooks import Webhook
 
 SECRET_PREFIX = "whsec_"
@@ -32,3 +37,40 @@ def headers(
         "webhook-timestamp": str(int(timestamp.timestamp())),
         "webhook-signature": signature(secrets_, message_id, timestamp, body),
     }
+
+
+# Secrets at rest: the database holds each signing secret encrypted (Fernet: AES-128-CBC with
+# an HMAC-SHA256) under a key derived from the ``secret_key`` setting by HKDF-SHA256, so a
+# dump of the database alone cannot sign a webhook. Changing ``secret_key`` makes the stored
+# secrets unreadable: the dispatcher then disables each such subscription with the reason,
+# and an admin rotates its secret and enables it again.
+_KEY_INFO = b"survey_api webhook signing secrets v1"
+
+
+class SecretUnreadable(ValueError):
+    """A stored secret that the current ``secret_key`` cannot decrypt."""
+
+
+@lru_cache(maxsize=8)
+def _fernet(secret_key: str) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KEY_INFO).derive(
+        secret_key.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(secret: str, secret_key: str) -> str:
+    """The secret as stored: encrypted under a key derived from ``secret_key``."""
+    return _fernet(secret_key).encrypt(secret.encode()).decode("ascii")
+
+
+def unseal(stored: str, secret_key: str) -> str:
+    """A stored secret in clear; SecretUnreadable if ``secret_key`` is not the one it was
+    sealed under (or it is not a sealed secret)."""
+    try:
+        return _fernet(secret_key).decrypt(stored.encode("ascii")).decode()
+    except (InvalidToken, UnicodeError, ValueError):
+        raise SecretUnreadable(
+            "the stored signing secret cannot be decrypted with the current "
+            "SURVEY_API_SECRET_KEY (was it changed?)"
+        ) from None
