@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from survey_api.models import Response, WebhookEvent
+from survey_api.models import Response, WebhookEvent, utcnow
 from survey_api.webhooks import outbox
 from survey_api.webhooks.due import emit_due_events
 from tests.helpers import full_answers, ok
@@ -50,8 +50,7 @@ class Clock:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.now: datetime | None = None
-        real = outbox.utcnow
-        monkeypatch.setattr(outbox, "utcnow", lambda: self.now or real())
+        monkeypatch.setattr(outbox, "utcnow", lambda: self.now or utcnow())
 
     def tick(self, db: sessionmaker[Session], now: datetime, *, interval_days: int = 1) -> int:
         self.now = now.astimezone(UTC)
