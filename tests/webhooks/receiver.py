@@ -50,7 +50,9 @@ class Receiver:
         return f"https://{host}:{self.port}/hook"
 
     def start(self) -> None:
-        cert = self.ca.issue_cert("127.0.0.1", "localhost", "hooks.example.test")
+        cert = self.ca.issue_cert(
+            "127.0.0.1", "localhost", "hooks.example.test", "xn--bcher-kva.example"
+        )
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(context)
         receiver = self

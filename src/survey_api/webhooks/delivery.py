@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import socket
 import ssl
 import threading
@@ -254,14 +255,15 @@ class _Watchdog:
         self.fired = False
 
     def trace(self, name: str, info: dict[str, Any]) -> None:
-        """httpcore's trace extension: note the TCP socket once connected."""
+        """httpcore's trace extension: keep a duplicate of the TCP socket once connected (TLS
+        detaches the original; a shutdown through the duplicate ends the connection)."""
         if not name.endswith("connect_tcp.complete"):
             return
         stream = info.get("return_value")
         found = stream.get_extra_info("socket") if stream is not None else None
         if isinstance(found, socket.socket):
             with self._lock:
-                self._socket = found
+                self._socket = socket.socket(fileno=os.dup(found.fileno()))
                 if self.fired:
                     self._shut()
 
@@ -274,6 +276,12 @@ class _Watchdog:
         if self._socket is not None:
             with contextlib.suppress(OSError):
                 self._socket.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close()
+                self._socket = None
 
 
 class UnderWay:
@@ -369,13 +377,14 @@ def _attempt(
             status = response.status_code
     except httpx.TimeoutException:
         return Outcome(error=too_late, sent=True)
-    except (httpx.HTTPError, OSError) as error:
+    except Exception as error:  # noqa: BLE001 - the watchdog's shutdown surfaces as anything
         if watchdog.fired:
             return Outcome(error=too_late, sent=True)
         return Outcome(error=_short(f"{type(error).__name__}: {error}"), sent=True)
     finally:
         timer.cancel()
         under_way.discard(watchdog)
+        watchdog.close()
     if 200 <= status < 300:
         return Outcome(status_code=status, sent=True)
     reason = "a redirect, not followed" if 300 <= status < 400 else "not a 2xx answer"
