@@ -373,3 +373,25 @@ def test_old_deliveries_and_their_events_are_pruned_keeping_what_the_tick_reads(
     # Gone: the old delivered deliveries, and their events but each round's latest per type.
     assert events_left == {opened, last_update, still_pending, recent}
     assert {d.event_id for d in deliveries(db, hooked)} == {still_pending, recent}
+
+
+def test_attempts_at_once_to_one_host_are_capped(
+    db: sessionmaker[Session],
+    trickler: Trickler,
+    make_dispatcher: Callable[..., Dispatcher],
+    org: Org,
+) -> None:
+    ids = [subscribe(db, org.id, f"{trickler.url}/{i}", ["round.closed"]) for i in range(3)]
+    try:
+        with db() as session:
+            outbox.emit(session, org.id, "round.closed", {"n": 1}, round_id=FAKE_ROUNDS + 40)
+            session.commit()
+        dispatcher = make_dispatcher(timeout=3.0)
+        dispatcher.per_host = 2
+        dispatcher.start()
+        time.sleep(2.0)  # all three are due; two workers hold 127.0.0.1
+        assert trickler.connections == 2
+        dispatcher.stop()
+    finally:
+        for subscription_id in ids:
+            drop(db, subscription_id)
