@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         default=1.0,
         gt=0,
         description="Multiplies the webhook retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, "
-        "10 h, …) and the day after which a delivery is given up; tests shrink it.",
+        "10 h, and a last attempt a day after the event) and that day; tests shrink it.",
     )
     webhook_disable_after: int = Field(
         default=5,

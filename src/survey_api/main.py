@@ -243,7 +243,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if async_pool is not None:
             await async_pool.close()
         if dispatcher is not None:
-            dispatcher.stop(timeout=15)  # an attempt in flight ends within its 10 s timeout
+            dispatcher.stop(timeout=15)  # cuts attempts in flight short (retried later)
         if folder is not None:
             folder.stop()
         engine.dispose()

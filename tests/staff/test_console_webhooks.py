@@ -181,6 +181,23 @@ def test_a_refused_subscription_says_why_and_stores_nothing(
     assert subscription_ids(db, staff_org.id) == []
 
 
+def test_a_second_subscription_to_a_url_is_refused_beside_the_url(
+    browser: Callable[[], Browser], staff_org: StaffOrg, db: sessionmaker[Session]
+) -> None:
+    admin = admin_of(browser, staff_org)
+    create(admin)
+    (first,) = subscription_ids(db, staff_org.id)
+    refused = create(admin)
+    assert refused.status_code == 422 and not _SECRET.search(refused.text)
+    summary = refused.text.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert (
+        f"the organisation already has a webhook subscription to this URL (id {first}); change"
+        " its event types instead of adding another"
+    ) in summary
+    assert 'id="url-error"' in refused.text
+    assert subscription_ids(db, staff_org.id) == [first]
+
+
 def test_changes_rotation_and_deletion(
     browser: Callable[[], Browser],
     staff_org: StaffOrg,

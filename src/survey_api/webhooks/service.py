@@ -48,9 +48,12 @@ def _refuse_a_second_to(
         query = query.where(WebhookSubscription.id != other_than)
     existing = session.scalars(query.limit(1)).first()
     if existing is not None:
-        raise Conflict(
+        message = (
             f"the organisation already has a webhook subscription to this URL (id "
             f"{existing}); change its event types instead of adding another"
+        )
+        raise Conflict(
+            message, errors=[{"loc": ["body", "url"], "msg": message, "type": "duplicate_url"}]
         )
 
 
@@ -61,9 +64,12 @@ def _refuse_past_the_cap(session: Session, organisation_id: int, cap: int) -> No
         .where(WebhookSubscription.organisation_id == organisation_id)
     )
     if (count or 0) >= cap:
-        raise Conflict(
+        message = (
             f"the organisation has {count} webhook subscriptions, the most allowed "
             f"({cap}, setting webhook_max_subscriptions); delete one before adding another"
+        )
+        raise Conflict(
+            message, errors=[{"loc": ["body"], "msg": message, "type": "too_many_subscriptions"}]
         )
 
 
