@@ -116,6 +116,29 @@ BASE = [(1, 100, 10, 10), (1, 100, 10, 10), (2, 100, 10, 10), (2, 100, 10, 10), 
             ],
             True,
         ),
+        # The two largest carry 980 of 1000 households (98 %), neither more than half: a near
+        # 50/50 split with a sliver of a third organisation.
+        (
+            [
+                (1, 245, 10, 10),
+                (1, 245, 10, 10),
+                (2, 245, 10, 10),
+                (2, 245, 10, 10),
+                (3, 20, 10, 10),
+            ],
+            False,
+        ),
+        # Exactly 85 % for the two largest (250 + 175 of 500) is allowed.
+        (
+            [
+                (1, 125, 10, 10),
+                (1, 125, 10, 10),
+                (2, 100, 10, 10),
+                (2, 75, 10, 10),
+                (3, 75, 10, 10),
+            ],
+            True,
+        ),
     ],
 )
 def test_the_rules_one_by_one(spec: list[tuple[int, int, int, int]], shown: bool) -> None:
@@ -170,7 +193,7 @@ def test_sums_and_differences_of_several_cells_are_audited() -> None:
     assert shown_cells(cells) == set(cells)
     # Type 2 holds only police class risk, which also has the atom (1, risk) of two
     # organisations: risk − type 2 reveals it, and type 1 − none does too.
-    small = _placed([(1, 100, 10, 10), (2, 100, 10, 10)], 1, "risk", 100)
+    small = _placed([(1, 50, 10, 10), (2, 50, 10, 10)], 1, "risk", 100)
     cells = {
         "area_type:1": grid[(1, "none")] + small,
         "area_type:2": grid[(2, "risk")],

@@ -9,14 +9,15 @@ pair; a union is derivable exactly when its indicator vector over the atoms lies
 of the shown cells' vectors. :func:`shown_cells` hides cells until no derivable union fails.
 
 With every derivable pool passing (at least 3 organisations, none with more than half the
-weight), an organisation that subtracts its own areas from any of them is left with at least two
-other organisations, never one.
+weight, the two largest with at most 85 % of it), an organisation that subtracts its own areas
+from any of them is left with at least two other organisations, never one, and never with one
+other and a sliver.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -32,6 +33,23 @@ _Stats = TypeVar("_Stats")
 MIN_ORGANISATIONS = 3
 MIN_AREAS = 5
 MAX_ORGANISATION_WEIGHT = 0.5
+#: The (2, 85) dominance rule beside the (1, 50) one: the two largest organisations together
+#: carry at most 85 % of the weight, so neither of them, subtracting itself, is left with the
+#: other and a sliver (a near 50/50 split with a tiny third organisation).
+MAX_TWO_ORGANISATIONS_WEIGHT = 0.85
+
+
+def dominated(weights: Collection[int]) -> bool:
+    """Whether one organisation carries more than half of the household weight, or the two
+    largest more than 85 % of it."""
+    total = sum(weights)
+    largest = sorted(weights, reverse=True)[:2]
+    return (
+        largest[0] > MAX_ORGANISATION_WEIGHT * total
+        or sum(largest) > MAX_TWO_ORGANISATIONS_WEIGHT * total
+    )
+
+
 #: Beyond this many atoms the union search is not run and only the area-type cells (disjoint,
 #: so every union of shown ones passes) can be shown.
 MAX_ATOMS = 16
@@ -61,8 +79,8 @@ class Contribution:
 
 def disclosed(contributions: list[Contribution]) -> bool:
     """Whether a pool may be shown: at least 3 organisations and 5 areas, valid n at least the
-    largest minimum cell size among the contributors, and no organisation with more than half
-    of the household weight."""
+    largest minimum cell size among the contributors, no organisation with more than half of
+    the household weight and the two largest with at most 85 % of it."""
     if len(contributions) < MIN_AREAS:
         return False
     organisations: dict[int, int] = defaultdict(int)
@@ -72,8 +90,7 @@ def disclosed(contributions: list[Contribution]) -> bool:
         return False
     if sum(c.n for c in contributions) < max(c.min_cell for c in contributions):
         return False
-    total = sum(organisations.values())
-    return max(organisations.values()) <= MAX_ORGANISATION_WEIGHT * total
+    return not dominated(list(organisations.values()))
 
 
 @dataclass(slots=True)
@@ -98,7 +115,7 @@ def _disclosed_stats(stats: list[_AtomStats]) -> bool:
         return False
     if sum(s.n for s in stats) < max(s.min_cell for s in stats):
         return False
-    return max(households.values()) <= MAX_ORGANISATION_WEIGHT * sum(households.values())
+    return not dominated(list(households.values()))
 
 
 def _failing_union(shown: list[str], cells: dict[str, list[Contribution]]) -> list[str] | None:
@@ -194,7 +211,7 @@ def _disclosed_totals(totals: list[AtomTotals]) -> bool:
         return False
     if sum(t.n for t in totals) < max(t.min_cell for t in totals):
         return False
-    return int(households.max()) <= MAX_ORGANISATION_WEIGHT * int(households.sum())
+    return not dominated([int(h) for h in households if h])
 
 
 def shown_cells_of_atoms(cells: dict[str, list[Atom]], stats: dict[Atom, AtomTotals]) -> set[str]:

@@ -41,9 +41,10 @@ def get_benchmark(
     Each cell pools the contributing organisations' shown areas, household-weighted, with its
     95 % interval and the number of organisations and areas behind it. A cell is shown only
     with at least 3 organisations and 5 areas, valid n at least the largest minimum cell size
-    among the contributors and no organisation carrying more than 50 % of the weight;
-    otherwise it is `{"suppressed": true}` and nothing else. Organisations left out (a
-    diverging questionnaire version) are counted with the reason, never named.
+    among the contributors, no organisation carrying more than 50 % of the weight and the two
+    largest at most 85 % of it; otherwise it is `{"suppressed": true}` and nothing else.
+    Organisations left out (a diverging questionnaire version) are counted with the reason,
+    never named.
     """
     target = target_of(item=item, indicator=indicator, index=index)
     return Benchmark.model_validate(service.benchmark(session, period, target))

@@ -16,7 +16,8 @@ BENCHMARK_SHARING_TEXT: Final[dict[str, str]] = {
         "bara områden vars egen siffra visas hos er (minst er minsta cellstorlek). Andra bolag "
         "ser aldrig ert namn, era områden eller era siffror: en jämförelsecell visas bara när "
         "minst 3 bolag och minst 5 områden bidrar, antalet svar är minst den största minsta "
-        "cellstorleken bland bidragsgivarna och inget bolag står för mer än 50 % av vikten; "
+        "cellstorleken bland bidragsgivarna, inget bolag står för mer än 50 % av vikten och de "
+        "två största tillsammans för högst 85 %; "
         "annars döljs den. Ni kan när som helst sluta delta."
     ),
     "en": (
@@ -29,7 +30,8 @@ BENCHMARK_SHARING_TEXT: Final[dict[str, str]] = {
         "your minimum cell size). Other organisations never see your name, your areas or your "
         "figures: a benchmark cell is shown only when at least 3 organisations and at least 5 "
         "areas contribute, the number of answers is at least the largest minimum cell size "
-        "among the contributors and no organisation carries more than 50 % of the weight; "
+        "among the contributors, no organisation carries more than 50 % of the weight and the "
+        "two largest together at most 85 %; "
         "otherwise it is hidden. You can stop taking part at any time."
     ),
 }
