@@ -48,8 +48,9 @@ BENCHMARK_METHOD = (
     "the figure of every opted-in organisation's areas of the same area type or police class "
     "(classification of the round's year), household-weighted, from rounds whose questionnaire "
     "defines the target exactly as the standard questionnaire does. A cell is shown only with "
-    "at least 3 organisations and 5 areas, enough answers and no organisation above half the "
-    'weight; otherwise it is {"suppressed": true}, whatever the reason. The organisation\'s '
+    "at least 3 organisations and 5 areas, enough answers, no organisation above half the "
+    "weight and the two largest at most 85 % of it; otherwise it is "
+    '{"suppressed": true}, whatever the reason. The organisation\'s '
     "own areas are part of it only when it has opted in. A target of this round that is not in "
     "a standard questionnaire, or that this round's version defines differently, has no "
     "benchmark (`reason`)."
