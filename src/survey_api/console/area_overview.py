@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from survey_api.benchmarks.cells import BenchmarkCell, SuppressedCell
+from survey_api.console.results.common import shown_responses
 from survey_api.models import Area
 from survey_api.organisations import service as organisations_service
 from survey_api.presentation import formatting
@@ -127,8 +128,7 @@ def _beside(entry: OverviewRound, lang: str) -> Beside | None:
 
 
 def _round_column(entry: OverviewRound, lang: str) -> RoundColumn:
-    figures = entry.responses
-    shown = not figures.suppressed
+    responses, response_rate = shown_responses(entry.responses, lang)
     return RoundColumn(
         id=entry.survey_round_id,
         name=entry.name,
@@ -136,12 +136,8 @@ def _round_column(entry: OverviewRound, lang: str) -> RoundColumn:
         source=entry.source,
         open_date=entry.open_date.isoformat(),
         close_date=entry.close_date.isoformat(),
-        responses=formatting.number(figures.responses, lang)
-        if shown and figures.responses is not None
-        else None,
-        response_rate=formatting.percent(figures.response_rate, lang)
-        if shown and figures.response_rate is not None
-        else None,
+        responses=responses,
+        response_rate=response_rate,
         as_of=entry.as_of.strftime("%Y-%m-%d"),
         rows=[_share_row(cell, lang) for cell in entry.indicators]
         + [_index_row(cell, lang) for cell in entry.indices],

@@ -8,14 +8,30 @@ from sqlalchemy.orm import Session
 
 from survey_api.console.forms import path_id
 from survey_api.models import SurveyRound
+from survey_api.presentation import formatting
 from survey_api.questionnaires import service as questionnaires_service
 from survey_api.questionnaires.definition import QuestionnaireDefinition
 from survey_api.reports import service as reports_service
+from survey_api.results.schemas import ResponseFigures
 from survey_api.rounds import service as rounds_service
 from survey_api.staff.service import StaffPrincipal
 from survey_api.timestamps import as_utc
 
 DEFAULT_SHARE_DAYS = 30
+
+
+def shown_responses(figures: ResponseFigures, lang: str) -> tuple[str | None, str | None]:
+    """An area's responses and response rate as a page shows them: None when suppressed or
+    unknown."""
+    shown = not figures.suppressed
+    return (
+        formatting.number(figures.responses, lang)
+        if shown and figures.responses is not None
+        else None,
+        formatting.percent(figures.response_rate, lang)
+        if shown and figures.response_rate is not None
+        else None,
+    )
 
 
 def round_of(session: Session, principal: StaffPrincipal, raw_id: str) -> SurveyRound:

@@ -20,6 +20,7 @@ from survey_api.console.results.common import (
     definition_of,
     round_of,
     share_link_rows,
+    shown_responses,
     survey_name,
 )
 from survey_api.console.results.exports import export_links
@@ -96,18 +97,13 @@ def area_figures(
 ) -> AreaFigures:
     """An area's facts and key figures, with the benchmark of its area type beside them."""
     beside = None if benchmark is None else area_column(benchmark, definition, area, lang)
-    figures = area.responses
-    shown = not figures.suppressed
+    responses, response_rate = shown_responses(area.responses, lang)
     return AreaFigures(
         id=area.area_id,
         code=area.code,
         name=area.name,
-        responses=formatting.number(figures.responses, lang)
-        if shown and figures.responses is not None
-        else None,
-        response_rate=formatting.percent(figures.response_rate, lang)
-        if shown and figures.response_rate is not None
-        else None,
+        responses=responses,
+        response_rate=response_rate,
         households=None if area.households is None else formatting.number(area.households, lang),
         rows=reports_service.key_figure_rows(definition, lang, area=area),
         beside=beside,
