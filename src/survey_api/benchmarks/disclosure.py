@@ -6,7 +6,8 @@ which a determined attacker may know from annual reports) fails it: area types a
 overlap, so an area type minus a police class inside it, or a sum of cells minus another, is a
 pool of its own. Pools are unions of *atoms*, the areas sharing an (area type, police class)
 pair; a union is derivable exactly when its indicator vector over the atoms lies in the row space
-of the shown cells' vectors. :func:`shown_cells` hides cells until no derivable union fails.
+of the shown cells' vectors. :func:`shown_cells_of_atoms` hides cells until no derivable union
+fails (:func:`shown_cells` takes the cells as their areas).
 
 With every derivable pool passing (at least 3 organisations, none with more than half the
 weight, the two largest with at most 85 % of it), an organisation that subtracts its own areas
@@ -17,9 +18,9 @@ other and a sliver.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     IntArray = npt.NDArray[np.int64]
-
-_Stats = TypeVar("_Stats")
 
 MIN_ORGANISATIONS = 3
 MIN_AREAS = 5
@@ -77,76 +76,40 @@ class Contribution:
         return (self.area_type, self.police)
 
 
+def _passes(areas: int, n: int, min_cell: int, weights: Collection[int]) -> bool:
+    """The rules of a pool: at least 5 areas and 3 organisations (``weights``: each
+    contributing organisation's households), valid n at least the largest minimum cell size
+    among the contributors, and no dominance (:func:`dominated`)."""
+    return (
+        areas >= MIN_AREAS
+        and len(weights) >= MIN_ORGANISATIONS
+        and n >= min_cell
+        and not dominated(weights)
+    )
+
+
 def disclosed(contributions: list[Contribution]) -> bool:
     """Whether a pool may be shown: at least 3 organisations and 5 areas, valid n at least the
     largest minimum cell size among the contributors, no organisation with more than half of
     the household weight and the two largest with at most 85 % of it."""
-    if len(contributions) < MIN_AREAS:
+    if not contributions:
         return False
     organisations: dict[int, int] = defaultdict(int)
     for c in contributions:
         organisations[c.organisation_id] += c.households
-    if len(organisations) < MIN_ORGANISATIONS:
-        return False
-    if sum(c.n for c in contributions) < max(c.min_cell for c in contributions):
-        return False
-    return not dominated(list(organisations.values()))
+    return _passes(
+        len(contributions),
+        sum(c.n for c in contributions),
+        max(c.min_cell for c in contributions),
+        list(organisations.values()),
+    )
 
 
-@dataclass(slots=True)
-class _AtomStats:
-    """What disclosure control needs of an atom's contributions, to add atoms up cheaply."""
-
-    areas: int = 0
-    n: int = 0
-    min_cell: int = 0
-    households: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-
-
-def _disclosed_stats(stats: list[_AtomStats]) -> bool:
-    """:func:`disclosed` of the union of atoms, from their stats."""
-    if sum(s.areas for s in stats) < MIN_AREAS:
-        return False
-    households: dict[int, int] = defaultdict(int)
-    for s in stats:
-        for org, h in s.households.items():
-            households[org] += h
-    if len(households) < MIN_ORGANISATIONS:
-        return False
-    if sum(s.n for s in stats) < max(s.min_cell for s in stats):
-        return False
-    return not dominated(list(households.values()))
-
-
-def _failing_union(shown: list[str], cells: dict[str, list[Contribution]]) -> list[str] | None:
-    """The shown cells whose sum and differences give a union of atoms that fails
-    :func:`disclosed` (the first such union, smallest first), or None when there is none."""
-    # Atoms: the areas that lie in the same shown cells (the finest pools sums and differences
-    # of those cells can tell apart).
-    membership: dict[tuple[int, int], list[int]] = defaultdict(list)
-    first: dict[tuple[int, int], Contribution] = {}
-    for r, key in enumerate(shown):
-        for c in cells[key]:
-            membership[(c.organisation_id, c.area_id)].append(r)
-            first.setdefault((c.organisation_id, c.area_id), c)
-    by_atom: dict[tuple[int, ...], _AtomStats] = defaultdict(_AtomStats)
-    for area, rows_in in membership.items():
-        c = first[area]
-        stats = by_atom[tuple(rows_in)]
-        stats.areas += 1
-        stats.n += c.n
-        stats.min_cell = max(stats.min_cell, c.min_cell)
-        stats.households[c.organisation_id] += c.households
-    return _search(shown, by_atom, _disclosed_stats)
-
-
-def _search(
-    shown: list[str],
-    by_atom: Mapping[tuple[int, ...], _Stats],
-    passes: Callable[[list[_Stats]], bool],
-) -> list[str] | None:
-    """:func:`_failing_union` given the atoms, keyed by the rows of the shown cells they lie
-    in, and the test of :func:`disclosed` on a union of them."""
+def _search(shown: list[str], by_atom: Mapping[tuple[int, ...], AtomTotals]) -> list[str] | None:
+    """The shown cells whose sums and differences give a union of atoms that fails the rules
+    (the first such union, smallest first), or None when there is none. ``by_atom`` holds the
+    atoms' totals keyed by the rows of the shown cells they lie in (the finest pools sums and
+    differences of those cells can tell apart)."""
     atoms = sorted(by_atom)
     if not shown or not atoms:
         return None
@@ -162,32 +125,12 @@ def _search(
     if null.size:
         subsets = subsets[np.all(np.abs(subsets @ null) < 1e-9, axis=1)]
     for chosen in sorted(subsets.tolist(), key=sum):
-        if not passes([by_atom[atoms[i]] for i, bit in enumerate(chosen) if bit]):
+        if not _disclosed_totals([by_atom[atoms[i]] for i, bit in enumerate(chosen) if bit]):
             coefficients = np.linalg.lstsq(rows.T, np.array(chosen), rcond=None)[0]
             return [
                 key for key, k in zip(shown, coefficients, strict=True) if abs(k) > 1e-9
             ] or list(shown)
     return None
-
-
-def shown_cells(cells: dict[str, list[Contribution]]) -> set[str]:
-    """The cells that may be shown: each passes :func:`disclosed`, and no union of atoms
-    derivable from them fails it; while one does, the smallest of the cells it is derived from
-    is hidden too (a police class before an area type of the same size)."""
-    shown = sorted(key for key, contributions in cells.items() if disclosed(contributions))
-    atoms = {c.atom for key in shown for c in cells[key]}
-    if len(atoms) > MAX_ATOMS:
-        # Area types alone are disjoint: each area is in one at most, so atoms are the types.
-        shown = [key for key in shown if key.startswith("area_type:")]
-    while True:
-        involved = _failing_union(shown, cells)
-        if involved is None:
-            return set(shown)
-        victim = min(
-            involved,
-            key=lambda key: (len(cells[key]), not key.startswith("police:"), key),
-        )
-        shown.remove(victim)
 
 
 @dataclass(slots=True)
@@ -203,23 +146,22 @@ class AtomTotals:
 
 
 def _disclosed_totals(totals: list[AtomTotals]) -> bool:
-    """:func:`disclosed` of the union of atoms, from their totals (the same integers)."""
-    if sum(t.areas for t in totals) < MIN_AREAS:
-        return False
+    """The rules of the union of atoms, from their totals."""
     households = np.sum([t.households for t in totals], axis=0)
-    if int(np.count_nonzero(households)) < MIN_ORGANISATIONS:
-        return False
-    if sum(t.n for t in totals) < max(t.min_cell for t in totals):
-        return False
-    return not dominated([int(h) for h in households if h])
+    return _passes(
+        sum(t.areas for t in totals),
+        sum(t.n for t in totals),
+        max(t.min_cell for t in totals),
+        [int(h) for h in households if h],
+    )
 
 
 def shown_cells_of_atoms(cells: dict[str, list[Atom]], stats: dict[Atom, AtomTotals]) -> set[str]:
-    """:func:`shown_cells` when every cell is a union of atoms (area type, police class) and
-    every area lies in the atom of its own type and class, as in a benchmark: the same cells,
-    computed from each atom's totals instead of each area (``stats`` holds the atoms that have
-    areas; every household count is positive). The areas lying in the same shown cells are
-    exactly those of the atoms that do, so the unions searched are the same."""
+    """The cells that may be shown. Every cell is a union of atoms (area type, police class),
+    and ``stats`` holds the totals of the atoms that have areas (every household count
+    positive). Each shown cell passes the rules, and no union of atoms derivable from the
+    shown cells fails them; while one does, the smallest of the cells it is derived from is
+    hidden too (a police class before an area type of the same size)."""
 
     def of(key: str) -> list[AtomTotals]:
         return [stats[atom] for atom in cells[key] if atom in stats]
@@ -245,7 +187,7 @@ def shown_cells_of_atoms(cells: dict[str, list[Atom]], stats: dict[Atom, AtomTot
                 merged.n += totals.n
                 merged.min_cell = max(merged.min_cell, totals.min_cell)
                 merged.households += totals.households
-        involved = _search(shown, by_atom, _disclosed_totals)
+        involved = _search(shown, by_atom)
         if involved is None:
             return set(shown)
         victim = min(
@@ -253,3 +195,23 @@ def shown_cells_of_atoms(cells: dict[str, list[Atom]], stats: dict[Atom, AtomTot
             key=lambda key: (size[key], not key.startswith("police:"), key),
         )
         shown.remove(victim)
+
+
+def shown_cells(cells: dict[str, list[Contribution]]) -> set[str]:
+    """:func:`shown_cells_of_atoms` of cells given as their contributing areas (each area in
+    the atom of its own area type and police class, as in a benchmark)."""
+    areas = {(c.organisation_id, c.area_id): c for key in cells for c in cells[key]}
+    organisations = sorted({c.organisation_id for c in areas.values()})
+    column = {organisation: i for i, organisation in enumerate(organisations)}
+    stats: dict[Atom, AtomTotals] = {}
+    for c in areas.values():
+        totals = stats.setdefault(
+            c.atom, AtomTotals(0, 0, 0, np.zeros(len(organisations), dtype=np.int64))
+        )
+        totals.areas += 1
+        totals.n += c.n
+        totals.min_cell = max(totals.min_cell, c.min_cell)
+        totals.households[column[c.organisation_id]] += c.households
+    return shown_cells_of_atoms(
+        {key: sorted({c.atom for c in cells[key]}, key=repr) for key in cells}, stats
+    )

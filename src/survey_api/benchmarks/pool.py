@@ -6,8 +6,7 @@ cells. Held as one ``Contribution`` object per area, building, auditing and pool
 contribute) it is a few milliseconds. The numbers are the same to the last bit:
 
 * disclosure control adds up integers (areas, valid n, households per organisation) per atom
-  (area type, police class), then runs the same search as :func:`disclosure.shown_cells`
-  (:func:`disclosure.shown_cells_of_atoms`);
+  (area type, police class), then runs :func:`disclosure.shown_cells_of_atoms`;
 * a shown cell's pooled share or mean follows ``results.statistics.pooled_share`` and
   ``pooled_mean`` operation by operation on float64, adding up with ``np.cumsum`` (a running
   sum in order, as their loops do; ``np.sum`` would add pairwise and could differ in the last
@@ -26,7 +25,6 @@ import numpy as np
 from survey_api.benchmarks.disclosure import (
     Atom,
     AtomTotals,
-    Contribution,
     shown_cells_of_atoms,
 )
 from survey_api.models import POLICE_CLASSIFICATIONS
@@ -53,11 +51,6 @@ NO_POLICE = -1
 def cell_keys() -> list[str]:
     """Every benchmark cell, in order: area types 1–5, then the police classes."""
     return [f"area_type:{t}" for t in AREA_TYPES] + [f"police:{p}" for p in POLICE_CLASSIFICATIONS]
-
-
-def police_code(police: str | None) -> int:
-    """The police column's value of a classification (its index; -1 for none)."""
-    return NO_POLICE if police is None else POLICE_CLASSIFICATIONS.index(police)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,32 +85,8 @@ class Pool:
         result: npt.NDArray[np.bool_] = column == wanted
         return result
 
-    def contributions(self, key: str) -> list[Contribution]:
-        """A cell's areas as ``Contribution`` objects (what :func:`disclosure.disclosed` and
-        :func:`disclosure.shown_cells` take)."""
-        where = np.flatnonzero(self.mask(key)).tolist()
-        return [
-            Contribution(
-                organisation_id=int(self.organisation[i]),
-                area_id=int(self.area[i]),
-                households=int(self.households[i]),
-                n=int(self.n[i]),
-                x=int(self.x[i]),
-                total=float(self.total[i]),
-                total_sq=float(self.total_sq[i]),
-                min_cell=int(self.min_cell[i]),
-                area_type=None if self.area_type[i] == NO_TYPE else int(self.area_type[i]),
-                police=(
-                    None
-                    if self.police[i] == NO_POLICE
-                    else POLICE_CLASSIFICATIONS[int(self.police[i])]
-                ),
-            )
-            for i in where
-        ]
-
     def shown(self) -> set[str]:
-        """The cells disclosure control lets through (:func:`disclosure.shown_cells`)."""
+        """The cells disclosure control lets through (:func:`disclosure.shown_cells_of_atoms`)."""
         owners, owner = np.unique(self.organisation, return_inverse=True)
         stats = {}
         for t in (NO_TYPE, *AREA_TYPES):

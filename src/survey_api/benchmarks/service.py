@@ -19,7 +19,6 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from survey_api.benchmarks import loading, tallies
-from survey_api.benchmarks.disclosure import Contribution
 from survey_api.benchmarks.pool import Pool, cell_keys
 from survey_api.benchmarks.tallies import Slot
 from survey_api.exceptions import ValidationFailed
@@ -52,11 +51,6 @@ class BenchmarkData:
     standard: QuestionnaireDefinition
     pool: Pool = field(default_factory=Pool.empty)
     left_out: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-
-    @property
-    def cells(self) -> dict[str, list[Contribution]]:
-        """Per cell key, its contributing areas in the order they contribute."""
-        return {key: self.pool.contributions(key) for key in cell_keys()}
 
 
 def standard_for(target: Target) -> tuple[str, QuestionnaireDefinition]:
